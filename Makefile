@@ -1,0 +1,37 @@
+# Simple Comet. `make run` serves on :8080; `make test` installs what the
+# tests need and runs all of them.
+GO      ?= go
+PKGS    := $(shell $(GO) list ./... 2>/dev/null)
+# Packages that start browsers, several nodes or nginx: run one at a time.
+HEAVY   := $(filter %/test/browser %/test/cluster %/test/nginx,$(PKGS))
+LIGHT   := $(filter-out $(HEAVY),$(PKGS))
+
+.PHONY: run build test check unit heavy deps fuzz bench client
+
+run:
+	$(GO) run ./cmd/simple_comet
+
+build:
+	$(GO) build -o bin/simple_comet ./cmd/simple_comet
+
+deps:
+	bash scripts/install-deps.sh
+
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -timeout 20m $(LIGHT)
+
+heavy:
+	$(if $(HEAVY),$(GO) test -race -p 1 -timeout 30m $(HEAVY),@echo "no heavy packages")
+
+test: deps check unit heavy
+
+fuzz:
+	bash scripts/fuzz.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -1,0 +1,167 @@
+// Command simple_comet runs the Simple Comet server: it parses the switches,
+// wires an engine, the hub, the HTTP API and metrics, listens, and on SIGINT
+// or SIGTERM shuts down in order: stop accepting, answer every held poll,
+// drain HTTP, close the engine.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/simple-comet/simple-comet/internal/comet"
+	"github.com/simple-comet/simple-comet/internal/config"
+	"github.com/simple-comet/simple-comet/internal/httpapi"
+	"github.com/simple-comet/simple-comet/internal/logging"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole program; it returns the exit status: 0 after a clean
+// shutdown, --help or --version; 2 for a bad switch; 1 when it cannot
+// listen or the engine cannot start.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, err := config.Parse(args, getenv)
+	switch {
+	case errors.Is(err, config.ErrHelp):
+		config.Usage(stdout, version)
+		return 0
+	case errors.Is(err, config.ErrVersion):
+		fmt.Fprintf(stdout, "simple_comet %s\n", version)
+		return 0
+	case err != nil:
+		fmt.Fprintf(stderr, "simple_comet: %v (see --help)\n", err)
+		return 2
+	}
+	level, _ := logging.ParseLevel(cfg.LogLevel)
+	log := logging.New(stderr, cfg.LogFormat, level)
+
+	listeners, err := listen(cfg)
+	if err != nil {
+		log.Error("cannot listen", "err", err)
+		return 1
+	}
+	hub := comet.NewHub(cfg.MaxHeldPolls)
+	engine, err := openEngine(ctx, cfg, hub, log)
+	if err != nil {
+		for _, l := range listeners {
+			l.Close()
+		}
+		log.Error("cannot start the engine", "err", err)
+		return 1
+	}
+	keep := comet.KeepAliveInterval(cfg.InactiveChannelTimeout, cfg.SessionTimeout)
+	svc := comet.NewService(engine, hub, cfg.HTTPTimeout, keep)
+	started := time.Now()
+
+	app, err := wire(cfg, svc, hub, log, started)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	srv := httpapi.NewServer(app.handler, httpapi.ServerOptions{
+		HTTPTimeout:    cfg.HTTPTimeout,
+		RequestTimeout: cfg.RequestTimeout,
+		MaxHeaderBytes: cfg.MaxHeaderBytes,
+		Logger:         log,
+	})
+
+	if cfg.Secret == "" && !loopbackOnly(listeners) {
+		log.Warn("no --secret is set and the server listens beyond loopback: anyone who reaches it can register channels and publish")
+	}
+	errc := make(chan error, len(listeners)+1)
+	var serving sync.WaitGroup
+	for _, l := range listeners {
+		ll := httpapi.NewLimitListener(l, cfg.MaxConnections)
+		log.Info("listening on "+l.Addr().String(), "addr", l.Addr().String(), "engine", engine.Name(), "node", cfg.NodeID, "version", version)
+		serving.Add(1)
+		go func() {
+			defer serving.Done()
+			if err := srv.Serve(ll); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
+	app.start()
+
+	status := 0
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "held_polls", hub.Held())
+	case err := <-errc:
+		log.Error("server failed", "err", err)
+		status = 1
+	}
+	// Stop accepting, answer every held poll, drain, close the engine.
+	for _, l := range listeners {
+		l.Close()
+	}
+	hub.Shutdown()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown deadline passed; closing remaining connections", "err", err)
+		srv.Close()
+	}
+	cancel()
+	serving.Wait()
+	app.stop()
+	svc.Close()
+	if err := engine.Close(); err != nil {
+		log.Warn("engine close", "err", err)
+	}
+	log.Info("stopped")
+	return status
+}
+
+// listen opens the TCP listener (unless only a Unix socket was asked for)
+// and the Unix socket listener.
+func listen(cfg config.Config) ([]net.Listener, error) {
+	var ls []net.Listener
+	if cfg.UnixSocketPath == "" || cfg.HTTPPortSet {
+		l, err := net.Listen("tcp", net.JoinHostPort(cfg.Bind, fmt.Sprint(cfg.HTTPPort)))
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+	}
+	if cfg.UnixSocketPath != "" {
+		if fi, err := os.Lstat(cfg.UnixSocketPath); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			os.Remove(cfg.UnixSocketPath) // a stale socket from an earlier run
+		}
+		l, err := net.Listen("unix", cfg.UnixSocketPath)
+		if err != nil {
+			for _, o := range ls {
+				o.Close()
+			}
+			return nil, err
+		}
+		ls = append(ls, l)
+	}
+	return ls, nil
+}
+
+func loopbackOnly(ls []net.Listener) bool {
+	for _, l := range ls {
+		if a, ok := l.Addr().(*net.TCPAddr); ok && !a.IP.IsLoopback() {
+			return false
+		}
+	}
+	return true
+}
+

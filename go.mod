@@ -1,0 +1,3 @@
+module github.com/simple-comet/simple-comet
+
+go 1.26

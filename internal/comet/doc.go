@@ -1,0 +1,13 @@
+// Package comet is the domain of Simple Comet: messages and their ids, the
+// rules for channel names and client ids, the error kinds every layer shares,
+// the Engine interface with its contract, the Hub that owns held polls, and
+// the read-or-hold logic (Service) written once for every engine.
+//
+// It imports only the standard library. The HTTP layer (httpapi) and the
+// engines (memengine, redisengine) depend on it; it depends on neither.
+//
+// Concurrency: Engine implementations, Hub and Service are safe for
+// concurrent use. A Poll is owned by the Hub from Add until Remove; the Hub
+// wakes it with a non-blocking send on its capacity-1 channel, so a publisher
+// never blocks on a slow subscriber and wakes coalesce.
+package comet

@@ -1,0 +1,150 @@
+package comet
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// Service is the read-or-hold logic, written once for every engine: answer
+// at once when there is something new, otherwise hold the read in the Hub
+// until a message, a deletion, the hold timeout, shutdown or an engine fault.
+type Service struct {
+	Engine Engine
+	Hub    *Hub
+	// Hold is how long a read is held at most (--http-timeout).
+	Hold time.Duration
+
+	stop chan struct{}
+	done sync.WaitGroup
+	once sync.Once
+}
+
+// NewService wires an engine and a hub. keepAlive is how often the channels
+// and clients of held polls are touched so they do not expire while held
+// (0: never); the loop runs until Close.
+func NewService(e Engine, h *Hub, hold, keepAlive time.Duration) *Service {
+	s := &Service{Engine: e, Hub: h, Hold: hold, stop: make(chan struct{})}
+	if keepAlive > 0 {
+		s.done.Add(1)
+		go s.keepAlive(keepAlive)
+	}
+	return s
+}
+
+// KeepAliveInterval picks the touch period for the given expiry timeouts: a
+// quarter of the shorter one, within [10ms, 10s]; 0 when neither expires.
+func KeepAliveInterval(channelTimeout, sessionTimeout time.Duration) time.Duration {
+	d := time.Duration(0)
+	for _, t := range []time.Duration{channelTimeout, sessionTimeout} {
+		if t > 0 && (d == 0 || t < d) {
+			d = t
+		}
+	}
+	if d == 0 {
+		return 0
+	}
+	d /= 4
+	return min(max(d, 10*time.Millisecond), 10*time.Second)
+}
+
+func (s *Service) keepAlive(every time.Duration) {
+	defer s.done.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			chs, cls := s.Hub.Active()
+			if len(chs) == 0 && len(cls) == 0 {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), every)
+			_ = s.Engine.Touch(ctx, chs, cls) // an engine fault wakes polls on its own
+			cancel()
+		}
+	}
+}
+
+// Close stops the keep-alive loop and waits for it. It neither shuts the hub
+// down nor closes the engine: cmd does that, in order. Safe to call twice.
+func (s *Service) Close() {
+	s.once.Do(func() { close(s.stop) })
+	s.done.Wait()
+}
+
+// Read answers q: at once when a readable channel has a message newer than
+// Since, otherwise after holding it. The reason says what ended the hold
+// (WakeNone when it was never held). When ctx ends during the hold (the
+// client left) it returns WakeGone and ctx's error, and nothing should be
+// written. Errors before the hold are the engine's (kinds of this package)
+// or ErrCapacity when too many polls are held.
+func (s *Service) Read(ctx context.Context, q ReadQuery) (ReadResult, WakeReason, error) {
+	res, err := s.Engine.Read(ctx, q)
+	if err != nil || res.HasMessages() {
+		return res, WakeNone, err
+	}
+	// Watch first, then read: a publish between the two cannot be missed.
+	q.Channels = readable(res)
+	q.Since = res.Since
+	p := NewPoll(q.Channels, q.ClientID, q.HasClient)
+	if err := s.Hub.Add(p); err != nil {
+		if errors.Is(err, ErrClosed) {
+			return res, WakeShutdown, nil
+		}
+		return ReadResult{}, WakeNone, err
+	}
+	defer s.Hub.Remove(p)
+	res2, err := s.Engine.Read(ctx, q)
+	if err != nil {
+		return s.emptyView(res), WakeEngineDown, nil
+	}
+	if res2.HasMessages() {
+		return res2, WakeNone, nil
+	}
+	timer := time.NewTimer(s.Hold)
+	defer timer.Stop()
+	var reason WakeReason
+	select {
+	case <-ctx.Done():
+		return ReadResult{}, WakeGone, ctx.Err()
+	case <-timer.C:
+		reason = WakeTimeout
+	case reason = <-p.Wake():
+	}
+	res3, err := s.Engine.Read(ctx, q)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ReadResult{}, WakeGone, ctx.Err()
+		}
+		if errors.Is(err, ErrNoValidChannels) || errors.Is(err, ErrUnknownClient) {
+			// Every channel went away (or the client expired meanwhile): the
+			// poll is answered with what is left, which is nothing.
+			return ReadResult{Since: res.Since, LastID: max(res.LastID, res2.LastID)}, reason, nil
+		}
+		return s.emptyView(res), WakeEngineDown, nil
+	}
+	return res3, reason, nil
+}
+
+// readable lists the channels a read returned: the ones the hold watches.
+func readable(r ReadResult) []string {
+	out := make([]string, len(r.Channels))
+	for i, c := range r.Channels {
+		out[i] = c.Channel
+	}
+	return out
+}
+
+// emptyView is the answer when the engine cannot be read during a hold: no
+// messages and last_id = since, so the client's next read loses nothing.
+func (s *Service) emptyView(r ReadResult) ReadResult {
+	out := ReadResult{Since: r.Since, LastID: r.Since, Channels: make([]ChannelMessages, len(r.Channels))}
+	for i, c := range r.Channels {
+		out.Channels[i] = ChannelMessages{Channel: c.Channel}
+	}
+	return out
+}

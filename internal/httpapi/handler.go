@@ -1,0 +1,279 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/simple-comet/simple-comet/internal/comet"
+)
+
+// Asset is an embedded file served as is (the JS client, demo and status
+// pages).
+type Asset struct {
+	ContentType  string
+	Body         []byte
+	CacheControl string // "" means no-cache
+	Protected    bool   // needs the secret when one is set
+}
+
+// Observer is told what the API did, for metrics. Methods must be cheap and
+// safe for concurrent use.
+type Observer interface {
+	// Request is called once per request, after it was answered.
+	Request(res string, status int, d time.Duration)
+	// Published is called after a message was stored.
+	Published()
+	// Answered is called when a read is answered; messages counts the
+	// messages delivered in it.
+	Answered(reason comet.WakeReason, messages int)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Request(string, int, time.Duration) {}
+func (nopObserver) Published()                         {}
+func (nopObserver) Answered(comet.WakeReason, int)     {}
+
+// Options configure the API.
+type Options struct {
+	QuoteJSON          bool
+	EnableStatus       bool
+	Secret             string
+	MaxBodyBytes       int64
+	MaxChannelsPerRead int
+	MaxMessagesLimit   int
+	RequestTimeout     time.Duration // to send a body
+	NodeID             string
+	Version            string
+	Started            time.Time
+	Assets             map[string]Asset // by exact path
+	Metrics            http.Handler     // served at /metrics when not nil
+	Observer           Observer
+	Logger             *slog.Logger
+}
+
+// Handler answers every request of the API. It is an http.Handler.
+type Handler struct {
+	svc    *comet.Service
+	opts   Options
+	secret [32]byte
+	obs    Observer
+	log    *slog.Logger
+}
+
+// New returns the API handler over svc.
+func New(svc *comet.Service, opts Options) *Handler {
+	if opts.Observer == nil {
+		opts.Observer = nopObserver{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = 10 * time.Second
+	}
+	if opts.Started.IsZero() {
+		opts.Started = time.Now()
+	}
+	h := &Handler{svc: svc, opts: opts, obs: opts.Observer, log: opts.Logger}
+	h.secret = sha256.Sum256([]byte(opts.Secret))
+	return h
+}
+
+// ServeHTTP routes a request. Paths are taken as sent: no cleaning and no
+// redirects.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	res := h.serve(sw, r)
+	h.obs.Request(res.String(), sw.status(), time.Since(start))
+}
+
+func (h *Handler) serve(w *statusWriter, r *http.Request) resource {
+	path := r.URL.Path
+	if a, ok := h.opts.Assets[path]; ok {
+		h.serveAsset(w, r, a)
+		return resAsset
+	}
+	switch path {
+	case "/health":
+		h.health(w, r)
+		return resHealth
+	case "/metrics":
+		if h.opts.Metrics != nil {
+			if h.opts.Secret != "" && !h.authorized(r, &params{query: parseQuery(r.URL.RawQuery)}) {
+				(&out{format: formatJSON, quote: h.opts.QuoteJSON}).fail(w, errForbidden)
+				return resMetrics
+			}
+			h.opts.Metrics.ServeHTTP(w, r)
+			return resMetrics
+		}
+	}
+	rt, ok := parseAPIPath(path)
+	if !ok || (rt.res == resStatus && !h.opts.EnableStatus) {
+		(&out{quote: h.opts.QuoteJSON}).failStatus(w, http.StatusNotFound, errUnknownResource)
+		return resNone
+	}
+	o := &out{format: rt.format, quote: h.opts.QuoteJSON, read: rt.res == resChannel && r.Method == http.MethodGet}
+	if rt.format == formatUnknown {
+		o.format = formatJSON
+		o.fail(w, errUnknownFormat)
+		return rt.res
+	}
+	if rt.format == formatJSONP {
+		cb := "_JSONP_comet_cb"
+		if v, ok := parseQuery(r.URL.RawQuery)["cb"]; ok && len(v) > 0 {
+			cb = v[0]
+		}
+		if !validCallback(cb) {
+			invalidCallback(w)
+			return rt.res
+		}
+		o.callback = cb
+	}
+	if !rt.res.allows(r.Method) {
+		w.Header().Set("Allow", rt.res.allow())
+		o.failStatus(w, http.StatusMethodNotAllowed, errMethod)
+		return rt.res
+	}
+	p, err := readParams(w, r, h.opts.MaxBodyBytes, h.opts.RequestTimeout)
+	if err == errBodyTooLarge {
+		w.Header().Set("Connection", "close")
+		o.failStatus(w, http.StatusRequestEntityTooLarge, errBodyTooLarge)
+		return rt.res
+	}
+	if h.opts.Secret != "" && h.protected(rt, r.Method) && !h.authorized(r, p) {
+		o.fail(w, errForbidden)
+		return rt.res
+	}
+	if err != nil {
+		o.fail(w, err.(*apiError))
+		return rt.res
+	}
+	switch {
+	case rt.res == resChannels:
+		h.registerChannel(w, r, o, p)
+	case rt.res == resChannel && r.Method == http.MethodGet:
+		h.read(w, r, o, rt.name, p)
+	case rt.res == resChannel && r.Method == http.MethodPost:
+		h.publish(w, r, o, rt.name, p)
+	case rt.res == resChannel && r.Method == http.MethodDelete:
+		h.deleteChannel(w, r, o, rt.name)
+	case rt.res == resClients:
+		h.registerClient(w, r, o, p)
+	case rt.res == resClient:
+		h.deleteClient(w, r, o, rt.name)
+	case rt.res == resStatus:
+		h.status(w, r, o)
+	}
+	return rt.res
+}
+
+// protected says whether a request needs the secret when one is set: all
+// but reads, and reads of the server's reserved channels.
+func (h *Handler) protected(rt route, method string) bool {
+	if rt.res != resChannel || method != http.MethodGet {
+		return true
+	}
+	for _, c := range splitChannels(rt.name) {
+		if comet.Reserved(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// authorized compares the secret given as "Authorization: Bearer X" or as
+// the secret parameter, in constant time.
+func (h *Handler) authorized(r *http.Request, p *params) bool {
+	given, ok := "", false
+	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		given, ok = strings.TrimSpace(a[7:]), true
+	} else {
+		given, ok = p.get("secret")
+	}
+	if !ok {
+		return false
+	}
+	sum := sha256.Sum256([]byte(given))
+	return subtle.ConstantTimeCompare(sum[:], h.secret[:]) == 1
+}
+
+// Authorized reports whether r carries the secret (always true without
+// one); the status page handler uses it.
+func (h *Handler) Authorized(r *http.Request) bool {
+	return h.opts.Secret == "" || h.authorized(r, &params{query: parseQuery(r.URL.RawQuery)})
+}
+
+func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request, a Asset) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		(&out{quote: h.opts.QuoteJSON}).failStatus(w, http.StatusMethodNotAllowed, errMethod)
+		return
+	}
+	if a.Protected && !h.Authorized(r) {
+		(&out{format: formatJSON, quote: h.opts.QuoteJSON}).fail(w, errForbidden)
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", a.ContentType)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	if a.CacheControl != "" {
+		hd.Set("Cache-Control", a.CacheControl)
+	} else {
+		hd.Set("Cache-Control", "no-cache")
+	}
+	http.ServeContent(w, r, "", time.Time{}, strings.NewReader(string(a.Body)))
+}
+
+func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	o := &out{format: formatJSON}
+	if err := h.svc.Engine.Ping(ctx); err != nil {
+		o.sendStatus(w, http.StatusServiceUnavailable, []byte(`{"ok":false}`))
+		return
+	}
+	o.sendStatus(w, http.StatusOK, []byte(`{"ok":true}`))
+}
+
+// statusWriter remembers the status written, for metrics and access logs.
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	bytes int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s *statusWriter) status() int {
+	if s.code == 0 {
+		return 499 // nothing written: the client left
+	}
+	return s.code
+}

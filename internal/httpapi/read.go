@@ -1,0 +1,106 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/simple-comet/simple-comet/internal/comet"
+)
+
+// read answers GET /channels/A|B.F: at once when there is something newer
+// than since, otherwise after a hold (comet.Service does the holding).
+func (h *Handler) read(w http.ResponseWriter, r *http.Request, o *out, list string, p *params) {
+	names := splitChannels(list)
+	if len(names) > h.opts.MaxChannelsPerRead && h.opts.MaxChannelsPerRead > 0 {
+		o.fail(w, errTooManyChannels)
+		return
+	}
+	q := comet.ReadQuery{Channels: make([]string, 0, len(names))}
+	seen := make(map[string]struct{}, len(names))
+	for _, n := range names {
+		if !comet.ValidName(n) {
+			o.fail(w, errInvalidChannel)
+			return
+		}
+		if _, dup := seen[n]; !dup {
+			seen[n] = struct{}{}
+			q.Channels = append(q.Channels, n)
+		}
+	}
+	if id, ok := p.get("client_id"); ok {
+		if id == "" || !comet.ValidName(id) {
+			o.fail(w, errInvalidClientID)
+			return
+		}
+		q.ClientID, q.HasClient = id, true
+	}
+	since, _ := p.get("since")
+	q.Since = parseSince(since)
+
+	res, reason, err := h.svc.Read(r.Context(), q)
+	if reason == comet.WakeGone {
+		h.obs.Answered(reason, 0)
+		return // the client left: nothing is written
+	}
+	if err != nil {
+		h.engineFailed(w, r, o, err)
+		return
+	}
+	n := 0
+	for _, c := range res.Channels {
+		n += len(c.Messages)
+	}
+	h.obs.Answered(reason, n)
+	o.send(w, codeOK, encodeRead(o.quote && o.format != formatJSONP, &res))
+}
+
+// encodeRead encodes a read reply:
+// {"since":S,"last_id":L,"messages":{"A":[{"content":..,"id":..,"ts":..}]},
+// "truncated":[..],"return_code":1,"error_message":""}.
+func encodeRead(slash bool, res *comet.ReadResult) []byte {
+	size := 128
+	for _, c := range res.Channels {
+		size += len(c.Channel) + 8
+		for _, m := range c.Messages {
+			size += len(m.Content) + 64
+		}
+	}
+	b := make([]byte, 0, size)
+	b = append(b, `{"since":`...)
+	b = strconv.AppendInt(b, res.Since, 10)
+	b = append(b, `,"last_id":`...)
+	b = strconv.AppendInt(b, res.LastID, 10)
+	b = append(b, `,"messages":{`...)
+	for i, c := range res.Channels {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, c.Channel, slash)
+		b = append(b, ":["...)
+		for j, m := range c.Messages {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"content":`...)
+			b = appendString(b, m.Content, slash)
+			b = append(b, `,"id":`...)
+			b = strconv.AppendInt(b, m.ID, 10)
+			b = append(b, `,"ts":`...)
+			b = strconv.AppendInt(b, m.TS, 10)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, '}')
+	if len(res.Truncated) > 0 {
+		b = append(b, `,"truncated":[`...)
+		for i, c := range res.Truncated {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, c, slash)
+		}
+		b = append(b, ']')
+	}
+	return append(b, `,"return_code":1,"error_message":""}`...)
+}

@@ -1,0 +1,198 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/simple-comet/simple-comet/internal/comet"
+)
+
+// engineTimeout bounds one engine call made for a request. Mutations are not
+// cut short by a client hanging up: a half-done publish helps no one.
+const engineTimeout = 5 * time.Second
+
+func opContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(r.Context()), engineTimeout)
+}
+
+// engineFailed answers an engine error, logging the ones that are not the
+// domain's known kinds.
+func (h *Handler) engineFailed(w http.ResponseWriter, r *http.Request, o *out, err error) {
+	api, known := toAPI(err)
+	if !known || api.code == codeUnavailable {
+		h.log.Warn("engine call failed", "path", r.URL.Path, "method", r.Method, "err", err)
+	}
+	o.fail(w, api)
+}
+
+// name checks a channel name a user may act on (not a reserved one).
+func userChannel(name string) *apiError {
+	if !comet.ValidName(name) {
+		return errInvalidChannel
+	}
+	if comet.Reserved(name) {
+		return errReservedChannel
+	}
+	return nil
+}
+
+func (h *Handler) registerChannel(w http.ResponseWriter, r *http.Request, o *out, p *params) {
+	name, ok := p.get("channel_id")
+	if !ok || name == "" {
+		o.fail(w, errMissingChannelID)
+		return
+	}
+	if e := userChannel(name); e != nil {
+		o.fail(w, e)
+		return
+	}
+	us, _ := p.get("use_sessions")
+	useSessions, ok := parseBool(us)
+	if !ok {
+		o.fail(w, errUseSessions)
+		return
+	}
+	opts := comet.ChannelOptions{UseSessions: useSessions}
+	if mm, given := p.get("max_messages"); given && mm != "" {
+		n, ok := parseCount(mm, h.opts.MaxMessagesLimit)
+		if !ok {
+			o.fail(w, errMaxMessages)
+			return
+		}
+		opts.MaxMessages = n
+	}
+	ctx, cancel := opContext(r)
+	defer cancel()
+	if err := h.svc.Engine.RegisterChannel(ctx, name, opts); err != nil {
+		h.engineFailed(w, r, o, err)
+		return
+	}
+	o.send(w, codeOK, finish(o.obj().str("channel_id", name), codeOK))
+}
+
+func (h *Handler) publish(w http.ResponseWriter, r *http.Request, o *out, name string, p *params) {
+	if e := userChannel(name); e != nil {
+		o.fail(w, e)
+		return
+	}
+	content, ok := p.get("content")
+	if !ok {
+		o.fail(w, errMissingContent)
+		return
+	}
+	if !validUTF8(content) {
+		o.fail(w, errInvalidContent)
+		return
+	}
+	ctx, cancel := opContext(r)
+	defer cancel()
+	m, err := h.svc.Engine.Publish(ctx, name, content)
+	if err != nil {
+		h.engineFailed(w, r, o, err)
+		return
+	}
+	h.obs.Published()
+	o.send(w, codeOK, finish(o.obj().str("channel_id", name).int("message_id", m.ID).int("ts", m.TS), codeOK))
+}
+
+func (h *Handler) deleteChannel(w http.ResponseWriter, r *http.Request, o *out, name string) {
+	if e := userChannel(name); e != nil {
+		o.fail(w, e)
+		return
+	}
+	ctx, cancel := opContext(r)
+	defer cancel()
+	removed, err := h.svc.Engine.DeleteChannel(ctx, name)
+	if err != nil {
+		h.engineFailed(w, r, o, err)
+		return
+	}
+	code := codeOK
+	if removed {
+		code = codeRemoved
+	}
+	o.send(w, code, finish(o.obj().str("channel_id", name).bool("removed", removed), code))
+}
+
+func (h *Handler) registerClient(w http.ResponseWriter, r *http.Request, o *out, p *params) {
+	id, ok := p.get("client_id")
+	if !ok || id == "" {
+		o.fail(w, errMissingClientID)
+		return
+	}
+	if !comet.ValidName(id) {
+		o.fail(w, errInvalidClientID)
+		return
+	}
+	ctx, cancel := opContext(r)
+	defer cancel()
+	if err := h.svc.Engine.RegisterClient(ctx, id); err != nil {
+		h.engineFailed(w, r, o, err)
+		return
+	}
+	o.send(w, codeOK, finish(o.obj().str("client_id", id), codeOK))
+}
+
+func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, o *out, id string) {
+	if !comet.ValidName(id) {
+		o.fail(w, errInvalidClientID)
+		return
+	}
+	ctx, cancel := opContext(r)
+	defer cancel()
+	removed, err := h.svc.Engine.DeleteClient(ctx, id)
+	if err != nil {
+		h.engineFailed(w, r, o, err)
+		return
+	}
+	code := codeOK
+	if removed {
+		code = codeRemoved
+	}
+	o.send(w, code, finish(o.obj().str("client_id", id).bool("removed", removed), code))
+}
+
+// statusListLimit caps the channel and client lists of /status.json.
+const statusListLimit = 1000
+
+func (h *Handler) status(w http.ResponseWriter, r *http.Request, o *out) {
+	ctx, cancel := context.WithTimeout(r.Context(), engineTimeout)
+	defer cancel()
+	st, err := h.svc.Engine.Status(ctx, statusListLimit)
+	if err != nil {
+		h.engineFailed(w, r, o, err)
+		return
+	}
+	held := int64(h.svc.Hub.Held())
+	uptime := int64(time.Since(h.opts.Started).Seconds())
+	in := o.obj().
+		strs("channels", nonNil(st.Channels)).
+		strs("clients", nonNil(st.Clients)).
+		int("held_connections_count", held).
+		int("channels_count", int64(st.ChannelsCount)).
+		int("clients_count", int64(st.ClientsCount)).
+		str("node", h.opts.NodeID).
+		int("uptime_seconds", uptime).
+		int("messages_published", st.MessagesPublished).
+		str("engine", h.svc.Engine.Name()).
+		str("version", h.opts.Version).
+		done()
+	top := o.obj().raw("status", in).
+		int("channels_count", int64(st.ChannelsCount)).
+		int("clients_count", int64(st.ClientsCount)).
+		int("held_connections_count", held).
+		str("node", h.opts.NodeID).
+		int("uptime_seconds", uptime).
+		int("messages_published", st.MessagesPublished).
+		str("engine", h.svc.Engine.Name()).
+		str("version", h.opts.Version)
+	o.send(w, codeOK, finish(top, codeOK))
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

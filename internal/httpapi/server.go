@@ -1,0 +1,109 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ServerOptions are the transport settings of the http.Server.
+type ServerOptions struct {
+	HTTPTimeout    time.Duration // idle keep-alive time (and the hold)
+	RequestTimeout time.Duration // to deliver a complete request header
+	MaxHeaderBytes int
+	Logger         *slog.Logger
+}
+
+// NewServer returns an http.Server with every timeout set explicitly: a
+// short ReadHeaderTimeout, IdleTimeout = --http-timeout, and no ReadTimeout
+// or WriteTimeout, which would cut held polls short (bodies get their own
+// deadline in readParams).
+func NewServer(h http.Handler, o ServerOptions) *http.Server {
+	hdr := min(o.RequestTimeout, o.HTTPTimeout)
+	if hdr <= 0 {
+		hdr = 10 * time.Second
+	}
+	s := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: hdr,
+		IdleTimeout:       o.HTTPTimeout,
+		MaxHeaderBytes:    o.MaxHeaderBytes,
+	}
+	if o.Logger != nil {
+		s.ErrorLog = slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug)
+	}
+	return s
+}
+
+// LimitListener accepts at most max connections at once. Beyond that it
+// accepts, answers 503 with Retry-After and a -5 JSON body, and closes.
+type LimitListener struct {
+	net.Listener
+	max      int64
+	open     atomic.Int64
+	refusing chan struct{} // bounds the goroutines that answer refusals
+	Refused  atomic.Int64
+}
+
+// NewLimitListener wraps l.
+func NewLimitListener(l net.Listener, max int) *LimitListener {
+	return &LimitListener{Listener: l, max: int64(max), refusing: make(chan struct{}, 64)}
+}
+
+// Open is the number of connections open now.
+func (l *LimitListener) Open() int64 { return l.open.Load() }
+
+var refusalBody = `{"return_code":-5,"error_message":"Too many connections"}`
+var refusal = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\nContent-Length: " + strconv.Itoa(len(refusalBody)) + "\r\n\r\n" + refusalBody)
+
+// Accept implements net.Listener.
+func (l *LimitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if l.open.Add(1) <= l.max {
+			return &limitConn{Conn: c, l: l}, nil
+		}
+		l.open.Add(-1)
+		l.Refused.Add(1)
+		select {
+		case l.refusing <- struct{}{}:
+			go l.refuse(c)
+		default:
+			c.Close() // too many refusals in flight: just close
+		}
+	}
+}
+
+// refuse reads what the client sent (briefly) so that closing does not
+// reset the connection before it reads the answer.
+func (l *LimitListener) refuse(c net.Conn) {
+	defer func() { <-l.refusing }()
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	buf := make([]byte, 4096)
+	_, _ = c.Read(buf)
+	_, _ = c.Write(refusal)
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+	}
+	_, _ = c.Read(buf)
+}
+
+type limitConn struct {
+	net.Conn
+	l    *LimitListener
+	once sync.Once
+}
+
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { c.l.open.Add(-1) })
+	return err
+}
