@@ -66,11 +66,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Error("cannot start the engine", "err", err)
 		return 1
 	}
+	m, engine := observe(cfg, hub, engine)
 	keep := comet.KeepAliveInterval(cfg.InactiveChannelTimeout, cfg.SessionTimeout)
 	svc := comet.NewService(engine, hub, cfg.HTTPTimeout, keep)
 	started := time.Now()
 
-	app, err := wire(cfg, svc, hub, log, started)
+	app, err := wire(cfg, svc, hub, log, started, m)
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
