@@ -165,4 +165,3 @@ func loopbackOnly(ls []net.Listener) bool {
 	}
 	return true
 }
-
