@@ -147,7 +147,13 @@
     g.globalAlpha = 0.12; g.fillStyle = color; g.fill(); g.globalAlpha = 1;
   }
 
-  SimpleComet.subscribe(url, onReply);
-  setInterval(render, 1000);
+  // Poll once the page has loaded: a script held by a long-poll before the
+  // load event would keep the page "loading" (the browser's spinner).
+  function start() {
+    SimpleComet.subscribe(url, onReply);
+    setInterval(render, 1000);
+  }
+  if (document.readyState === "complete") start();
+  else window.addEventListener("load", function () { setTimeout(start, 0); });
   window.addEventListener("resize", render);
 })();
