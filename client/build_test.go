@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,4 +62,16 @@ func missing(t *testing.T, why string) {
 		t.Fatalf("CI=true and %s", why)
 	}
 	t.Skipf("SKIPPED (would fail with CI=true): %s", why)
+}
+
+// TestDocumentedSize keeps docs/CLIENT.md honest about the size.
+func TestDocumentedSize(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "CLIENT.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("**%d bytes**", len(Minified))
+	if !bytes.Contains(doc, []byte(want)) {
+		t.Fatalf("docs/CLIENT.md: got no %q, want the size of simple-comet.min.js (and its gzip -9 size) updated", want)
+	}
 }

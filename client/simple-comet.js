@@ -45,15 +45,15 @@ var SimpleComet = (function (win, doc) {
 
     function poll() {
       var parent = doc.getElementsByTagName("head")[0] || doc.body,
-        name = prefix + seq++,
-        script = doc.createElement("script"),
-        watchdog;
+        name, script, watchdog;
       if (!live) return;
       if (!parent) {
         // The document has no head or body yet: wait for the parser.
         timer = setTimeout(poll, 50);
         return;
       }
+      name = prefix + seq++;
+      script = doc.createElement("script");
       // end finishes this request once: it removes the script node, the
       // watchdog and the callback, then schedules the next poll unless the
       // subscription was cancelled. late is set when the script may still
