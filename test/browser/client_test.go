@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -230,13 +231,23 @@ func TestHungRequest(t *testing.T) {
 	tab := testbrowser.Start(t)
 	openHarness(t, tab, p.URL, "")
 	p.Hold()
-	eval[bool](t, tab, "(SimpleComet.timeout = 3000) && sub('h', "+js(readURL(p.URL, "h"))+")")
+	eval[bool](t, tab, "(SimpleComet.timeout = 4000) && sub('h', "+js(readURL(p.URL, "h"))+")")
 	p.waitReads(t, 1, wait)
 	publish(t, s.URL, "h", "m1")
 	// The watchdog gives up on the first poll and sends another.
 	p.waitReads(t, 2, wait)
 	p.Release() // both go through: the first one late
 	waitFor(t, tab, "logs.h", jsonOf([]string{"h:m1"}), wait)
+	// The abandoned poll was answered too, and its script ran into the
+	// no-op the client left for it.
+	first := p.Reads()[0].Get("cb")
+	deadline := time.Now().Add(wait)
+	for !slices.Contains(p.Answered(), first) {
+		if time.Now().After(deadline) {
+			t.Fatalf("answered reads: got %q, want the abandoned %s among them", p.Answered(), first)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	publish(t, s.URL, "h", "m2")
 	waitFor(t, tab, "logs.h", jsonOf([]string{"h:m1", "h:m2"}), wait)
 	time.Sleep(time.Duration(hold)*time.Second + 500*time.Millisecond)
@@ -265,5 +276,29 @@ func TestErrorRepliesBackOff(t *testing.T) {
 	register(t, s.URL, "late", false)
 	publish(t, s.URL, "late", "finally")
 	waitFor(t, tab, "logs.late", jsonOf([]string{"late:finally"}), 2*wait)
+	noErrors(t, tab)
+}
+
+// TestDeferredUntilBody: subscribing while the document has neither head
+// nor body sends nothing until one appears, then polls.
+func TestDeferredUntilBody(t *testing.T) {
+	s := startComet(t)
+	register(t, s.URL, "d", false)
+	p := newCountingProxy(t, s.URL)
+	tab := testbrowser.Start(t)
+	openHarness(t, tab, p.URL, "")
+	eval[bool](t, tab, `(function () {
+		var html = document.documentElement;
+		window.savedBody = html.removeChild(document.body);
+		html.removeChild(document.getElementsByTagName("head")[0]);
+		return !document.body && !document.getElementsByTagName("head")[0];
+	})() && sub('d', `+js(readURL(p.URL, "d"))+`)`)
+	time.Sleep(time.Second)
+	if got := len(p.Reads()); got != 0 {
+		t.Fatalf("reads without head or body: got %d, want 0", got)
+	}
+	eval[bool](t, tab, "!!document.documentElement.appendChild(savedBody)")
+	publish(t, s.URL, "d", "now")
+	waitFor(t, tab, "logs.d", jsonOf([]string{"d:now"}), wait)
 	noErrors(t, tab)
 }

@@ -166,9 +166,10 @@ type countingProxy struct {
 
 	rp *httputil.ReverseProxy
 
-	mu    sync.Mutex
-	reads []url.Values // query of each read, in arrival order
-	gate  chan struct{}
+	mu       sync.Mutex
+	reads    []url.Values // query of each read, in arrival order
+	answered []string     // cb of each read answered to a browser still listening
+	gate     chan struct{}
 }
 
 func newCountingProxy(t testing.TB, target string) *countingProxy {
@@ -207,6 +208,18 @@ func (p *countingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.rp.ServeHTTP(w, r)
+	if strings.HasPrefix(r.URL.Path, "/channels/") && r.Context().Err() == nil {
+		p.mu.Lock()
+		p.answered = append(p.answered, r.URL.Query().Get("cb"))
+		p.mu.Unlock()
+	}
+}
+
+// Answered returns the callback names of the reads answered so far.
+func (p *countingProxy) Answered() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.answered...)
 }
 
 // Reads returns the queries of the reads seen so far.
