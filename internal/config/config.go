@@ -35,13 +35,14 @@ type Config struct {
 
 	Secret string
 
-	MaxBodyBytes       int64
-	MaxHeaderBytes     int
-	MaxChannelsPerRead int
-	MaxChannels        int
-	MaxClients         int
-	MaxConnections     int
-	MaxHeldPolls       int
+	MaxBodyBytes        int64
+	MaxHeaderBytes      int
+	MaxChannelsPerRead  int
+	MaxChannelNameBytes int
+	MaxChannels         int
+	MaxClients          int
+	MaxConnections      int
+	MaxHeldPolls        int
 
 	RedisURL    string
 	RedisPrefix string
@@ -65,6 +66,7 @@ func Default() Config {
 		MaxBodyBytes:           1 << 20,
 		MaxHeaderBytes:         16 << 10,
 		MaxChannelsPerRead:     100,
+		MaxChannelNameBytes:    255,
 		MaxChannels:            100000,
 		MaxClients:             100000,
 		MaxConnections:         defaultMaxConnections(),
@@ -122,6 +124,10 @@ func (c *Config) Validate() error {
 		if l.v < 1 {
 			bad("%s must be at least 1, got %d", l.name, l.v)
 		}
+	}
+	if c.MaxChannelNameBytes < 1 || c.MaxChannelNameBytes > 255 {
+		// PROTOCOL.md fixes names at 1-255 bytes: a lower limit is fine.
+		bad("--max-channel-name-bytes must be between 1 and 255, got %d", c.MaxChannelNameBytes)
 	}
 	if c.MaxHeldPolls < 0 {
 		bad("--max-held-polls must be 0 (no limit but --max-connections) or positive")

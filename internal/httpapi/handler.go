@@ -47,6 +47,7 @@ type Options struct {
 	MaxBodyBytes       int64
 	MaxChannelsPerRead int
 	MaxMessagesLimit   int
+	MaxNameBytes       int           // channel names; 0 or over comet.MaxNameBytes: comet.MaxNameBytes
 	RequestTimeout     time.Duration // to send a body
 	NodeID             string
 	Version            string
@@ -79,6 +80,9 @@ func New(svc *comet.Service, opts Options) *Handler {
 	}
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = 10 * time.Second
+	}
+	if opts.MaxNameBytes <= 0 || opts.MaxNameBytes > comet.MaxNameBytes {
+		opts.MaxNameBytes = comet.MaxNameBytes
 	}
 	if opts.Started.IsZero() {
 		opts.Started = time.Now()
@@ -145,8 +149,12 @@ func (h *Handler) serve(w *statusWriter, r *http.Request) resource {
 		return rt.res
 	}
 	p, err := readParams(w, r, h.opts.MaxBodyBytes, h.opts.RequestTimeout)
-	if err == errBodyTooLarge {
+	if err != nil {
+		// What is left of the body must not be waited for nor read as the
+		// next request.
 		w.Header().Set("Connection", "close")
+	}
+	if err == errBodyTooLarge {
 		o.failStatus(w, http.StatusRequestEntityTooLarge, errBodyTooLarge)
 		return rt.res
 	}
