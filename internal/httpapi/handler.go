@@ -117,6 +117,7 @@ func (h *Handler) serve(w *statusWriter, r *http.Request) resource {
 				(&out{format: formatJSON, quote: h.opts.QuoteJSON}).fail(w, errForbidden)
 				return resMetrics
 			}
+			w.Header().Set("X-Content-Type-Options", "nosniff")
 			h.opts.Metrics.ServeHTTP(w, r)
 			return resMetrics
 		}
