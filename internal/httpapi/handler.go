@@ -109,10 +109,16 @@ func (h *Handler) serve(w *statusWriter, r *http.Request) resource {
 	}
 	switch path {
 	case "/health":
+		if !h.getOrHead(w, r) {
+			return resHealth
+		}
 		h.health(w, r)
 		return resHealth
 	case "/metrics":
 		if h.opts.Metrics != nil {
+			if !h.getOrHead(w, r) {
+				return resMetrics
+			}
 			if h.opts.Secret != "" && !h.authorized(r, &params{query: parseQuery(r.URL.RawQuery)}) {
 				(&out{format: formatJSON, quote: h.opts.QuoteJSON}).fail(w, errForbidden)
 				return resMetrics
@@ -222,10 +228,18 @@ func (h *Handler) Authorized(r *http.Request) bool {
 	return h.opts.Secret == "" || h.authorized(r, &params{query: parseQuery(r.URL.RawQuery)})
 }
 
+// getOrHead answers 405 to any other method of a non-API resource.
+func (h *Handler) getOrHead(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	w.Header().Set("Allow", "GET, HEAD")
+	(&out{quote: h.opts.QuoteJSON}).failStatus(w, http.StatusMethodNotAllowed, errMethod)
+	return false
+}
+
 func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request, a Asset) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		(&out{quote: h.opts.QuoteJSON}).failStatus(w, http.StatusMethodNotAllowed, errMethod)
+	if !h.getOrHead(w, r) {
 		return
 	}
 	if a.Protected && !h.Authorized(r) {
