@@ -17,7 +17,7 @@ type hostileCase struct {
 	raw    string
 	status int
 	code   int
-	has    string                                  // the body contains this
+	has    string                                 // the body contains this
 	check  func(t *testing.T, rep *rawhttp.Reply) // further checks
 }
 
