@@ -114,8 +114,8 @@ func (c *Config) Validate() error {
 	if c.MaxBodyBytes < 1 {
 		bad("--max-body-bytes must be at least 1")
 	}
-	if c.MaxHeaderBytes < 1024 {
-		bad("--max-header-bytes must be at least 1024")
+	if c.MaxHeaderBytes < 4096 {
+		bad("--max-header-bytes must be at least 4096, got %d", c.MaxHeaderBytes)
 	}
 	for _, l := range []struct {
 		name string
