@@ -41,6 +41,7 @@ func wire(cfg config.Config, svc *comet.Service, hub *comet.Hub, lot *parking.Lo
 		MaxBodyBytes:       cfg.MaxBodyBytes,
 		MaxChannelsPerRead: cfg.MaxChannelsPerRead,
 		MaxMessagesLimit:   cfg.MaxMessagesLimit,
+		MaxNameBytes:       cfg.MaxChannelNameBytes,
 		RequestTimeout:     min(cfg.RequestTimeout, cfg.HTTPTimeout),
 		NodeID:             cfg.NodeID,
 		Version:            version,
