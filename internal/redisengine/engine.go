@@ -57,6 +57,9 @@ type Engine struct {
 	scripts  map[*script]*goredis.Script
 	bell     string // the doorbell pub/sub channel
 
+	subMu sync.Mutex
+	sub   *goredis.PubSub // the listener's current subscription
+
 	ctx       context.Context // ends at Close: stops the goroutines
 	cancel    context.CancelFunc
 	done      sync.WaitGroup
@@ -129,6 +132,12 @@ func (e *Engine) Close() error {
 	var err error
 	e.closeOnce.Do(func() {
 		e.cancel()
+		e.subMu.Lock()
+		if e.sub != nil {
+			e.sub.Close() // interrupts a receive in progress
+			e.sub = nil
+		}
+		e.subMu.Unlock()
 		e.done.Wait()
 		err = e.rdb.Close()
 	})

@@ -24,16 +24,15 @@ const pingEvery = 2 * time.Second
 func (e *Engine) listen() {
 	defer e.done.Done()
 	var ps *goredis.PubSub
-	defer func() {
-		if ps != nil {
-			ps.Close()
-		}
-	}()
+	defer func() { e.setSub(nil) }()
 	up, pinged := false, false
 	backoff := 50 * time.Millisecond
 	for {
 		if ps == nil {
 			ps = e.rdb.Subscribe(e.ctx, e.bell)
+			if !e.setSub(ps) {
+				return
+			}
 		}
 		msg, err := ps.ReceiveTimeout(e.ctx, pingEvery)
 		if e.ctx.Err() != nil {
@@ -51,7 +50,7 @@ func (e *Engine) listen() {
 				e.log.Warn("redis doorbell subscription lost; held polls answered", "err", err)
 				e.notifier.NotifyAll(comet.WakeEngineDown)
 			}
-			ps.Close()
+			e.setSub(nil)
 			ps, pinged = nil, false
 			select {
 			case <-e.ctx.Done():
@@ -92,4 +91,22 @@ func (e *Engine) ring(payload string) {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded)
+}
+
+// setSub makes ps the current subscription, closing the previous one; it
+// reports false (and closes ps) once the engine is closing, so that Close
+// can interrupt a blocked receive by closing the subscription.
+func (e *Engine) setSub(ps *goredis.PubSub) bool {
+	e.subMu.Lock()
+	defer e.subMu.Unlock()
+	if e.sub != nil {
+		e.sub.Close()
+	}
+	e.sub = ps
+	if e.ctx.Err() != nil && ps != nil {
+		ps.Close()
+		e.sub = nil
+		return false
+	}
+	return true
 }
