@@ -68,6 +68,7 @@ type Handler struct {
 	secret [32]byte
 	obs    Observer
 	log    *slog.Logger
+	shared sharedAnswers
 }
 
 // New returns the API handler over svc.
