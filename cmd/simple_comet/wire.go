@@ -10,6 +10,7 @@ import (
 	"github.com/simple-comet/simple-comet/internal/config"
 	"github.com/simple-comet/simple-comet/internal/httpapi"
 	"github.com/simple-comet/simple-comet/internal/parking"
+	"github.com/simple-comet/simple-comet/web/demo"
 )
 
 // app is the wired HTTP side with whatever background work it needs
@@ -27,6 +28,11 @@ func wire(cfg config.Config, svc *comet.Service, hub *comet.Hub, lot *parking.Lo
 	assets := map[string]httpapi.Asset{
 		"/simple-comet.js":     {ContentType: "application/javascript; charset=utf-8", Body: client.Source, CacheControl: assetCache},
 		"/simple-comet.min.js": {ContentType: "application/javascript; charset=utf-8", Body: client.Minified, CacheControl: assetCache},
+	}
+	if cfg.EnableDemo {
+		for _, p := range demo.Paths {
+			assets[p] = httpapi.Asset{ContentType: "text/html; charset=utf-8", Body: demo.Page}
+		}
 	}
 	api := httpapi.New(svc, httpapi.Options{
 		QuoteJSON:          cfg.QuoteJSON,
