@@ -95,9 +95,10 @@ func bodyError(err error) error {
 	return errBadBody
 }
 
-// parseSince: ASCII digits only, within int64; anything else is 0.
+// parseSince: ASCII digits only, within int64 (leading zeros allowed);
+// anything else is 0.
 func parseSince(s string) int64 {
-	if s == "" || len(s) > 19 {
+	if s == "" {
 		return 0
 	}
 	for i := 0; i < len(s); i++ {
