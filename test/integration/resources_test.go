@@ -83,7 +83,7 @@ func TestPublish(t *testing.T) {
 
 func TestRead(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
-		s := e.start(t, "--max-channels-per-read=3")
+		s := e.start(t, "--max-channels-per-read=3", "--http-timeout=1") // reads with nothing new are held
 		for _, n := range []string{"a", "b", "c"} {
 			registerChannel(t, s, n)
 		}
@@ -120,7 +120,7 @@ func TestRead(t *testing.T) {
 
 func TestDeleteChannel(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
-		s := e.start(t)
+		s := e.start(t, "--http-timeout=1") // reads with nothing new are held
 		registerChannel(t, s, "d")
 		publish(t, s, "d", "x")
 		m := del(t, s, "/channels/d.json").wantStatus(t, 200).wantCode(t, 2)
@@ -142,7 +142,7 @@ func TestDeleteChannel(t *testing.T) {
 
 func TestClients(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
-		s := e.start(t)
+		s := e.start(t, "--http-timeout=1") // reads with nothing new are held
 		registerChannel(t, s, "open")
 		registerChannel(t, s, "private", "use_sessions", "1")
 		publish(t, s, "private", "secret stuff")
