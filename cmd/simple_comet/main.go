@@ -164,4 +164,3 @@ func loopbackOnly(ls []net.Listener) bool {
 	}
 	return true
 }
-

@@ -2,10 +2,10 @@ package integration
 
 import (
 	"net/http"
-	"time"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestHTTPStatus(t *testing.T) {
