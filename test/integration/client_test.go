@@ -333,3 +333,4 @@ func stillHeld(t testing.TB, ch <-chan result, d time.Duration) {
 	case <-time.After(d):
 	}
 }
+
