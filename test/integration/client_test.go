@@ -333,4 +333,3 @@ func stillHeld(t testing.TB, ch <-chan result, d time.Duration) {
 	case <-time.After(d):
 	}
 }
-
