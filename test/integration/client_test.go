@@ -15,13 +15,16 @@ import (
 	"github.com/simple-comet/simple-comet/internal/testserver"
 )
 
-// client is shared by the tests; a few use their own transport.
+// client is shared by the tests; a few use their own transport. Its idle
+// connections are dropped well before the shortest server idle timeout
+// (--http-timeout=1), so a POST never goes out on a connection the server
+// is closing (Go does not retry a POST).
 var client = &http.Client{
-	Timeout: 60 * time.Second,
+	Timeout: 90 * time.Second,
 	Transport: &http.Transport{
 		MaxIdleConns:        256,
 		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     5 * time.Second,
+		IdleConnTimeout:     400 * time.Millisecond,
 	},
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
