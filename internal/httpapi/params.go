@@ -108,7 +108,8 @@ func bodyError(err error) error {
 	return errBadBody
 }
 
-// parseSince: ASCII digits only, within int64; anything else is 0.
+// parseSince: ASCII digits only, within int64 (leading zeros allowed);
+// anything else is 0.
 func parseSince(s string) int64 {
 	if !digits(s) {
 		return 0

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/simple-comet/simple-comet/internal/comet"
@@ -185,6 +186,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request, o *out) {
 		int("messages_published", st.MessagesPublished).
 		str("engine", h.svc.Engine.Name()).
 		str("version", h.opts.Version).
+		int("goroutines", int64(runtime.NumGoroutine())).
 		done()
 	top := o.obj().raw("status", in).
 		int("channels_count", int64(st.ChannelsCount)).
