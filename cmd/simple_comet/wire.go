@@ -15,6 +15,8 @@ import (
 	"github.com/simple-comet/simple-comet/internal/httpapi"
 	"github.com/simple-comet/simple-comet/internal/livestatus"
 	"github.com/simple-comet/simple-comet/internal/metrics"
+	"github.com/simple-comet/simple-comet/internal/parking"
+	"github.com/simple-comet/simple-comet/web/demo"
 	"github.com/simple-comet/simple-comet/web/status"
 )
 
@@ -40,10 +42,15 @@ func observe(cfg config.Config, hub *comet.Hub, e comet.Engine) (*metrics.Metric
 	return m, m.Engine(e)
 }
 
-func wire(cfg config.Config, svc *comet.Service, hub *comet.Hub, log *slog.Logger, started time.Time, m *metrics.Metrics) (*app, error) {
+func wire(cfg config.Config, svc *comet.Service, hub *comet.Hub, lot *parking.Lot, log *slog.Logger, started time.Time, m *metrics.Metrics) (*app, error) {
 	assets := map[string]httpapi.Asset{
 		"/simple-comet.js":     {ContentType: "application/javascript; charset=utf-8", Body: client.Source, CacheControl: assetCache},
 		"/simple-comet.min.js": {ContentType: "application/javascript; charset=utf-8", Body: client.Minified, CacheControl: assetCache},
+	}
+	if cfg.EnableDemo {
+		for _, p := range demo.Paths {
+			assets[p] = httpapi.Asset{ContentType: "text/html; charset=utf-8", Body: demo.Page}
+		}
 	}
 	var obs observers
 	var starts, stops []func()
@@ -69,12 +76,14 @@ func wire(cfg config.Config, svc *comet.Service, hub *comet.Hub, log *slog.Logge
 		MaxBodyBytes:       cfg.MaxBodyBytes,
 		MaxChannelsPerRead: cfg.MaxChannelsPerRead,
 		MaxMessagesLimit:   cfg.MaxMessagesLimit,
+		MaxNameBytes:       cfg.MaxChannelNameBytes,
 		RequestTimeout:     min(cfg.RequestTimeout, cfg.HTTPTimeout),
 		NodeID:             cfg.NodeID,
 		Version:            version,
 		Started:            started,
 		Assets:             assets,
 		Logger:             log,
+		Lot:                lot,
 	}
 	if len(obs) > 0 {
 		opts.Observer = obs

@@ -1,6 +1,9 @@
 package comet
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // WakeReason says why a held poll was answered.
 type WakeReason uint8
@@ -32,18 +35,33 @@ type Poll struct {
 	channels  []string
 	clientID  string
 	hasClient bool
-	wake      chan WakeReason
+	wake      chan WakeReason  // for a goroutine that waits
+	fn        func(WakeReason) // or a callback, for a parked connection
 }
 
-// NewPoll returns a poll watching channels, for the given reader.
+// NewPoll returns a poll watching channels, for the given reader, to be
+// waited on through Wake.
 func NewPoll(channels []string, clientID string, hasClient bool) *Poll {
 	return &Poll{channels: channels, clientID: clientID, hasClient: hasClient, wake: make(chan WakeReason, 1)}
 }
 
+// NewPollFunc returns a poll whose wakes call fn instead: a held read with
+// no goroutine waiting for it. fn runs with the Hub's lock held, on the
+// notifier's goroutine: it must be quick, must not block and must not call
+// the Hub. It may be called more than once (wakes do not coalesce for it).
+func NewPollFunc(channels []string, clientID string, hasClient bool, fn func(WakeReason)) *Poll {
+	return &Poll{channels: channels, clientID: clientID, hasClient: hasClient, fn: fn}
+}
+
 // Wake is the channel the Hub signals; it holds at most one pending reason.
+// It is nil for a poll made by NewPollFunc.
 func (p *Poll) Wake() <-chan WakeReason { return p.wake }
 
 func (p *Poll) signal(r WakeReason) {
+	if p.fn != nil {
+		p.fn(r)
+		return
+	}
 	select {
 	case p.wake <- r:
 	default: // a wake is already pending: they coalesce
@@ -58,6 +76,7 @@ type Hub struct {
 	n      int
 	max    int
 	closed bool
+	gen    atomic.Uint64 // counts notifications (see Generation)
 }
 
 // NewHub returns a hub that holds at most max polls (0: no limit).
@@ -109,8 +128,15 @@ func (h *Hub) Remove(p *Poll) {
 	}
 }
 
+// Generation changes whenever a notification may have changed what a read
+// sees. Two reads of the same query taken while it does not change may
+// share one answer: a reader woken by a notification always finds the
+// generation moved past the one before that notification.
+func (h *Hub) Generation() uint64 { return h.gen.Load() }
+
 // Notify wakes every poll held on channel. It never blocks on a poll.
 func (h *Hub) Notify(channel string, reason WakeReason) {
+	h.gen.Add(1)
 	h.mu.Lock()
 	for p := range h.polls[channel] {
 		p.signal(reason)
@@ -120,6 +146,7 @@ func (h *Hub) Notify(channel string, reason WakeReason) {
 
 // NotifyAll wakes every held poll.
 func (h *Hub) NotifyAll(reason WakeReason) {
+	h.gen.Add(1)
 	h.mu.Lock()
 	for _, set := range h.polls {
 		for p := range set {

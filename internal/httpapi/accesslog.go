@@ -30,7 +30,7 @@ func AccessLog(h http.Handler, log *slog.Logger) http.Handler {
 
 // redactQuery replaces the value of every secret parameter.
 func redactQuery(raw string) string {
-	if !strings.Contains(strings.ToLower(raw), "secret") {
+	if !strings.Contains(strings.ToLower(raw), "secret") && !strings.Contains(raw, "%") {
 		return raw
 	}
 	parts := strings.Split(raw, "&")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/simple-comet/simple-comet/internal/comet"
+	"github.com/simple-comet/simple-comet/internal/parking"
 )
 
 // Asset is an embedded file served as is (the JS client, demo and status
@@ -47,6 +48,7 @@ type Options struct {
 	MaxBodyBytes       int64
 	MaxChannelsPerRead int
 	MaxMessagesLimit   int
+	MaxNameBytes       int           // channel names; 0 or over comet.MaxNameBytes: comet.MaxNameBytes
 	RequestTimeout     time.Duration // to send a body
 	NodeID             string
 	Version            string
@@ -54,7 +56,10 @@ type Options struct {
 	Assets             map[string]Asset // by exact path
 	Metrics            http.Handler     // served at /metrics when not nil
 	Observer           Observer
-	Logger             *slog.Logger
+	// Lot, when set, parks the connections of held polls (no goroutine
+	// each); their listeners must come from Lot.Listen.
+	Lot    *parking.Lot
+	Logger *slog.Logger
 }
 
 // Handler answers every request of the API. It is an http.Handler.
@@ -64,6 +69,7 @@ type Handler struct {
 	secret [32]byte
 	obs    Observer
 	log    *slog.Logger
+	shared sharedAnswers
 }
 
 // New returns the API handler over svc.
@@ -80,6 +86,9 @@ func New(svc *comet.Service, opts Options) *Handler {
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = 10 * time.Second
 	}
+	if opts.MaxNameBytes <= 0 || opts.MaxNameBytes > comet.MaxNameBytes {
+		opts.MaxNameBytes = comet.MaxNameBytes
+	}
 	if opts.Started.IsZero() {
 		opts.Started = time.Now()
 	}
@@ -94,7 +103,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
 	res := h.serve(sw, r)
-	h.obs.Request(res.String(), sw.status(), time.Since(start))
+	if !sw.parked { // a parked read reports when it is answered
+		h.obs.Request(res.String(), sw.status(), time.Since(start))
+	}
 }
 
 func (h *Handler) serve(w *statusWriter, r *http.Request) resource {
@@ -105,14 +116,21 @@ func (h *Handler) serve(w *statusWriter, r *http.Request) resource {
 	}
 	switch path {
 	case "/health":
+		if !h.getOrHead(w, r) {
+			return resHealth
+		}
 		h.health(w, r)
 		return resHealth
 	case "/metrics":
 		if h.opts.Metrics != nil {
+			if !h.getOrHead(w, r) {
+				return resMetrics
+			}
 			if h.opts.Secret != "" && !h.authorized(r, &params{query: parseQuery(r.URL.RawQuery)}) {
 				(&out{format: formatJSON, quote: h.opts.QuoteJSON}).fail(w, errForbidden)
 				return resMetrics
 			}
+			w.Header().Set("X-Content-Type-Options", "nosniff")
 			h.opts.Metrics.ServeHTTP(w, r)
 			return resMetrics
 		}
@@ -145,8 +163,12 @@ func (h *Handler) serve(w *statusWriter, r *http.Request) resource {
 		return rt.res
 	}
 	p, err := readParams(w, r, h.opts.MaxBodyBytes, h.opts.RequestTimeout)
-	if err == errBodyTooLarge {
+	if err != nil {
+		// What is left of the body must not be waited for nor read as the
+		// next request.
 		w.Header().Set("Connection", "close")
+	}
+	if err == errBodyTooLarge {
 		o.failStatus(w, http.StatusRequestEntityTooLarge, errBodyTooLarge)
 		return rt.res
 	}
@@ -213,10 +235,18 @@ func (h *Handler) Authorized(r *http.Request) bool {
 	return h.opts.Secret == "" || h.authorized(r, &params{query: parseQuery(r.URL.RawQuery)})
 }
 
+// getOrHead answers 405 to any other method of a non-API resource.
+func (h *Handler) getOrHead(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	w.Header().Set("Allow", "GET, HEAD")
+	(&out{quote: h.opts.QuoteJSON}).failStatus(w, http.StatusMethodNotAllowed, errMethod)
+	return false
+}
+
 func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request, a Asset) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		(&out{quote: h.opts.QuoteJSON}).failStatus(w, http.StatusMethodNotAllowed, errMethod)
+	if !h.getOrHead(w, r) {
 		return
 	}
 	if a.Protected && !h.Authorized(r) {
@@ -248,8 +278,9 @@ func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
 // statusWriter remembers the status written, for metrics and access logs.
 type statusWriter struct {
 	http.ResponseWriter
-	code  int
-	bytes int
+	code   int
+	bytes  int
+	parked bool
 }
 
 func (s *statusWriter) WriteHeader(code int) {

@@ -1,12 +1,15 @@
 package httpapi
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -31,13 +34,33 @@ func NewServer(h http.Handler, o ServerOptions) *http.Server {
 		Handler:           h,
 		ReadHeaderTimeout: hdr,
 		IdleTimeout:       o.HTTPTimeout,
-		MaxHeaderBytes:    o.MaxHeaderBytes,
+		MaxHeaderBytes:    headerLimit(o.MaxHeaderBytes),
+	}
+	// Handlers find their connection in the context, to park held polls.
+	s.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		return context.WithValue(ctx, connKey{}, c)
 	}
 	if o.Logger != nil {
 		s.ErrorLog = slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug)
 	}
 	return s
 }
+
+// headerSlop is what net/http reads beyond MaxHeaderBytes ("bufio slop").
+const headerSlop = 4096
+
+// headerLimit turns --max-header-bytes (request line and headers, in
+// bytes) into the http.Server setting, which net/http exceeds by
+// headerSlop: so that one byte over the switch is refused (431), not one
+// byte over switch + 4 KiB. Limits up to headerSlop end up at headerSlop+1.
+func headerLimit(n int) int {
+	if n <= 0 {
+		return 0 // net/http's default
+	}
+	return max(n-headerSlop, 1)
+}
+
+type connKey struct{}
 
 // LimitListener accepts at most max connections at once. Beyond that it
 // accepts, answers 503 with Retry-After and a -5 JSON body, and closes.
@@ -100,6 +123,14 @@ type limitConn struct {
 	net.Conn
 	l    *LimitListener
 	once sync.Once
+}
+
+// SyscallConn exposes the connection's descriptor (for parking.Lot).
+func (c *limitConn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.New("no file descriptor")
 }
 
 func (c *limitConn) Close() error {

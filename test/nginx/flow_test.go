@@ -19,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/simple-comet/simple-comet/client"
+	"github.com/simple-comet/simple-comet/internal/testredis"
 	"github.com/simple-comet/simple-comet/internal/testserver"
 )
 
@@ -271,5 +272,28 @@ func slowGet(t testing.TB, front *frontEnd, path string, pause time.Duration) []
 // share one Redis engine: a poll held by one node is released by a publish
 // that nginx sent to the other.
 func TestTwoNodes(t *testing.T) {
-	t.Skip("two nodes need the Redis engine and internal/testredis (issue 4, branch redis), not on main yet")
+	rd := testredis.Start(t)
+	args := []string{"--enable-status", "--redis-url=" + rd.URL, "--http-timeout=" + strconv.Itoa(int(hold/time.Second))}
+	a := testserver.Start(t, append(args, "--node-id=a")...)
+	b := testserver.Start(t, append(args, "--node-id=b")...)
+	front := startNginx(t, a.Addr, b.Addr)
+	runFlow(t, front, []*testserver.Server{a, b})
+
+	// A poll held through nginx on one node is released by a publish made
+	// on the other node.
+	t.Run("publish on the other node releases it", func(t *testing.T) {
+		r := mustDo(t, "GET", front.URL+"/channels/news.json?since=0", nil)
+		last := strconv.FormatInt(int64(r.decoded["last_id"].(float64)), 10)
+		ch := poll(front.URL + "/channels/news.json?since=" + last)
+		waitHeld(t, []*testserver.Server{a, b}, 1)
+		other := b
+		if held(t, []*testserver.Server{a}) == 0 {
+			other = a
+		}
+		mustDo(t, "POST", other.URL+"/channels/news.json", url.Values{"content": {"across"}})
+		got := await(t, ch, hold+5*time.Second)
+		if l := messages(got, "news"); len(l) != 1 || l[0].(map[string]any)["content"] != "across" {
+			t.Fatalf("held poll: got %.300s, want the message published on the other node", got.body)
+		}
+	})
 }

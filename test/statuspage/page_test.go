@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"go.uber.org/goleak"
 
+	"github.com/simple-comet/simple-comet/internal/testbrowser"
 	"github.com/simple-comet/simple-comet/internal/testserver"
 )
 
@@ -25,37 +26,6 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
-}
-
-const chromiumPath = "/usr/bin/chromium"
-
-// browser starts headless Chromium with a fresh profile; it is closed when
-// the test ends.
-func browser(t testing.TB) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		msg := "CHROMIUM IS MISSING: install the Debian package chromium (make deps) to run the status page test"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1200, 900),
-	)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelA() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
-	return ctx
 }
 
 func post(t testing.TB, u string, form url.Values) {
@@ -111,7 +81,7 @@ func TestStatusPageShowsCountsChanging(t *testing.T) {
 		t.Fatalf("/status.html without the secret: got %.200s, want return_code -4 and no page", b)
 	}
 
-	ctx := browser(t)
+	ctx := testbrowser.Start(t)
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.URL+"/status.html?secret="+secret)); err != nil {
 		t.Fatalf("loading the page: %v", err)
 	}
