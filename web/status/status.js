@@ -20,7 +20,7 @@
     if (n >= 1e4) return (n / 1e3).toFixed(n >= 1e5 ? 0 : 1) + "k";
     return String(Math.round(n));
   }
-  function rate(n) { return n >= 100 ? fmt(n) : n >= 10 ? n.toFixed(1) : n.toFixed(2); }
+  function rate(n) { return n === 0 ? "0" : n >= 100 ? fmt(n) : n >= 10 ? n.toFixed(1) : n.toFixed(2); }
   function dur(s) {
     if (s < 60) return s + "s";
     if (s < 3600) return Math.floor(s / 60) + "m " + (s % 60) + "s";
@@ -133,7 +133,10 @@
       g.fillText(rate(max * (2 - i) / 2), left - 6, y);
     }
     g.textAlign = "center"; g.textBaseline = "top";
-    for (i = 0; i <= 5; i++) g.fillText(i === 5 ? "now" : "-" + (5 - i) + "m", left + pw * i / 5, top + ph + 4);
+    for (i = 0; i <= 5; i++) {
+      g.textAlign = i === 5 ? "right" : "center";
+      g.fillText(i === 5 ? "now" : "-" + (5 - i) + "m", left + pw * i / 5, top + ph + 4);
+    }
     if (!pts.length) return;
     function X(t) { return left + pw * Math.max(0, t - t0) / WINDOW_MS; }
     function Y(v) { return top + ph - ph * v / max; }
