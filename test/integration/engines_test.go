@@ -3,6 +3,7 @@ package integration
 import (
 	"testing"
 
+	"github.com/simple-comet/simple-comet/internal/testredis"
 	"github.com/simple-comet/simple-comet/internal/testserver"
 )
 
@@ -20,6 +21,11 @@ type engine struct {
 func engines() []engine {
 	return []engine{
 		{name: "memory", args: func(testing.TB) []string { return nil }},
+		{name: "redis", args: func(t testing.TB) []string {
+			t.Helper()
+			r := testredis.Start(t)
+			return []string{"--redis-url=" + r.URL}
+		}},
 	}
 }
 
