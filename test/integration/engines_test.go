@@ -3,12 +3,14 @@ package integration
 import (
 	"testing"
 
+	"github.com/simple-comet/simple-comet/internal/testredis"
 	"github.com/simple-comet/simple-comet/internal/testserver"
 )
 
 // engine is one engine the whole suite runs against.
 type engine struct {
 	name string
+	kind string // the engine's name in /status.json, when not name
 	// args returns the server switches that select the engine for one
 	// test (a fresh, empty store each time); it may t.Skip, or t.Fatal
 	// when CI=true, when the engine's daemon is missing.
@@ -20,6 +22,13 @@ type engine struct {
 func engines() []engine {
 	return []engine{
 		{name: "memory", args: func(testing.TB) []string { return nil }},
+		// Held polls inside net/http instead of parked connections.
+		{name: "memory-nethttp", kind: "memory", args: func(testing.TB) []string { return []string{"--lean-polls=false"} }},
+		{name: "redis", args: func(t testing.TB) []string {
+			t.Helper()
+			r := testredis.Start(t)
+			return []string{"--redis-url=" + r.URL}
+		}},
 	}
 }
 
@@ -41,4 +50,12 @@ func (e engine) start(t testing.TB, args ...string) *testserver.Server {
 func (e engine) startEnv(t testing.TB, env []string, args ...string) *testserver.Server {
 	t.Helper()
 	return testserver.StartEnv(t, env, append(e.args(t), args...)...)
+}
+
+// engineName is what /status.json reports as the engine.
+func (e engine) engineName() string {
+	if e.kind != "" {
+		return e.kind
+	}
+	return e.name
 }

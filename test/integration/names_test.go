@@ -128,8 +128,8 @@ func TestStatus(t *testing.T) {
 		if cls := st["clients"].([]any); len(cls) != 1 || cls[0] != "c1" {
 			t.Fatalf("status clients: got %v, want [c1]", cls)
 		}
-		if st["engine"] != e.name {
-			t.Fatalf("status engine: got %v, want %q", st["engine"], e.name)
+		if st["engine"] != e.engineName() {
+			t.Fatalf("status engine: got %v, want %q", st["engine"], e.engineName())
 		}
 		// The top level carries the counts too, and /stats.json is the same.
 		top := get(t, s, "/stats.json").wantStatus(t, 200).wantCode(t, 1)
