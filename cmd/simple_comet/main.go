@@ -127,7 +127,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	hub.Shutdown()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	if err := srv.Shutdown(sctx); err != nil {
+	// The listeners are closed already: that error from Shutdown is expected.
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, net.ErrClosed) {
 		log.Warn("shutdown deadline passed; closing remaining connections", "err", err)
 		srv.Close()
 	}

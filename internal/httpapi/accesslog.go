@@ -16,11 +16,16 @@ func AccessLog(h http.Handler, log *slog.Logger) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		h.ServeHTTP(sw, r)
+		status := sw.status()
+		if sw.parked {
+			status = http.StatusOK // answered later, off this goroutine
+		}
 		log.Info("request",
 			"method", r.Method,
 			"path", r.URL.Path,
 			"query", redactQuery(r.URL.RawQuery),
-			"status", sw.status(),
+			"status", status,
+			"parked", sw.parked,
 			"bytes", sw.bytes,
 			"duration_ms", float64(time.Since(start).Microseconds())/1000,
 			"remote", r.RemoteAddr,
