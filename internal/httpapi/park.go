@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -152,20 +151,47 @@ func (pr *parkedRead) answer() {
 // written it.
 func (pr *parkedRead) response(res *comet.ReadResult) []byte {
 	body := pr.o.body(encodeRead(pr.o.quote && pr.o.format != formatJSONP, res))
-	hdr := make(http.Header, 10)
-	pr.o.headers(hdr)
-	hdr["Content-Length"] = []string{strconv.Itoa(len(body))}
-	hdr["Date"] = []string{time.Now().UTC().Format(http.TimeFormat)}
-	if !pr.keepAlive {
-		hdr["Connection"] = []string{"close"}
+	d := currentDates()
+	ct := ctJSON
+	if pr.o.format == formatJSONP {
+		ct = ctJS
 	}
-	var b bytes.Buffer
-	b.Grow(len(body) + 512)
-	b.WriteString("HTTP/1.1 200 OK\r\n")
-	_ = hdr.Write(&b)
-	b.WriteString("\r\n")
-	b.Write(body)
-	return b.Bytes()
+	b := make([]byte, 0, len(body)+420)
+	b = append(b, "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: *\r\nCache-Control: "...)
+	b = append(b, readCacheControl...)
+	if !pr.keepAlive {
+		b = append(b, "\r\nConnection: close"...)
+	}
+	b = append(b, "\r\nContent-Length: "...)
+	b = strconv.AppendInt(b, int64(len(body)), 10)
+	b = append(b, "\r\nContent-Type: "...)
+	b = append(b, ct...)
+	b = append(b, "\r\nDate: "...)
+	b = append(b, d.date...)
+	b = append(b, "\r\nExpires: "...)
+	b = append(b, d.expires...)
+	b = append(b, "\r\nX-Accel-Buffering: no\r\nX-Content-Type-Options: nosniff\r\n\r\n"...)
+	return append(b, body...)
+}
+
+// httpDates are the Date and Expires (one second ahead) header values of
+// one second, formatted once per second rather than once per reply.
+type httpDates struct {
+	sec           int64
+	date, expires string
+}
+
+var datesNow atomic.Pointer[httpDates]
+
+func currentDates() *httpDates {
+	now := time.Now()
+	if d := datesNow.Load(); d != nil && d.sec == now.Unix() {
+		return d
+	}
+	u := now.UTC()
+	d := &httpDates{sec: now.Unix(), date: u.Format(http.TimeFormat), expires: u.Add(time.Second).Format(http.TimeFormat)}
+	datesNow.Store(d)
+	return d
 }
 
 func countMessages(res *comet.ReadResult) int {

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
-	"time"
 )
 
 const (
@@ -59,7 +58,7 @@ func (o *out) headers(h http.Header) {
 		h.Set("X-Accel-Buffering", "no")
 		h.Set("Access-Control-Allow-Origin", "*")
 		h.Set("Cache-Control", readCacheControl)
-		h.Set("Expires", time.Now().Add(time.Second).UTC().Format(http.TimeFormat))
+		h.Set("Expires", currentDates().expires)
 	} else {
 		h.Set("Cache-Control", "no-store")
 	}
