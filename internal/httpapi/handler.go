@@ -267,7 +267,7 @@ func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request, a Asset) {
 func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	o := &out{format: formatJSON}
+	o := &out{format: formatJSON, quote: h.opts.QuoteJSON} // every JSON body is quoted
 	if err := h.svc.Engine.Ping(ctx); err != nil {
 		o.sendStatus(w, http.StatusServiceUnavailable, []byte(`{"ok":false}`))
 		return
