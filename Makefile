@@ -3,7 +3,7 @@
 GO      ?= go
 PKGS    := $(shell $(GO) list ./... 2>/dev/null)
 # Packages that start browsers, several nodes or nginx: run one at a time.
-HEAVY   := $(filter %/test/browser %/test/cluster %/test/nginx %/test/integration,$(PKGS))
+HEAVY   := $(filter %/test/browser %/test/cluster %/test/nginx %/test/integration %/test/statuspage,$(PKGS))
 LIGHT   := $(filter-out $(HEAVY),$(PKGS))
 
 .PHONY: run build test check unit heavy deps fuzz bench client screenshots
@@ -44,3 +44,4 @@ client:
 # Rewrite docs/demo.png from the demo page in headless Chromium.
 screenshots:
 	$(GO) test -count=1 -run '^TestDemo$$' ./test/browser -args -screenshots
+	$(GO) run ./internal/tools/statusshot -out docs/status.png

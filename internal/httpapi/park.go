@@ -87,9 +87,7 @@ func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q c
 	if !pr.state.CompareAndSwap(prBeginning, prParked) {
 		h.opts.Lot.Submit(pr.answer) // woken before it was parked
 	}
-	if sw, ok := w.(*statusWriter); ok {
-		sw.parked = true
-	}
+	markParked(w)
 }
 
 // wake is the poll's callback: it runs under the Hub's lock, so it only
@@ -176,4 +174,18 @@ func countMessages(res *comet.ReadResult) int {
 		n += len(c.Messages)
 	}
 	return n
+}
+
+// markParked tells every statusWriter around w (the handler's own and an
+// access log's) that the request was parked: it will be answered later,
+// with 200, off this goroutine.
+func markParked(w http.ResponseWriter) {
+	for w != nil {
+		sw, ok := w.(*statusWriter)
+		if !ok {
+			return
+		}
+		sw.parked = true
+		w = sw.ResponseWriter
+	}
 }
