@@ -164,7 +164,8 @@ func TestAuditConnectionsAroundHeldPolls(t *testing.T) {
 				t.Fatal(err)
 			}
 			rep := readOne(t, br, "GET") // the timeout answers it
-			if !rep.Close { // "Connection: close" (ReadResponse takes the header out)
+			// "Connection: close" (ReadResponse takes the header out).
+			if !rep.Close {
 				t.Fatal("got a keep-alive reply, want Connection: close")
 			}
 			if !strings.HasPrefix(string(rep.Body), "/**/_JSONP_comet_cb(") {
