@@ -98,7 +98,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	errc := make(chan error, len(listeners)+1)
 	var serving sync.WaitGroup
 	for _, l := range listeners {
-		var ll net.Listener = httpapi.NewLimitListener(l, cfg.MaxConnections)
+		var ll net.Listener = httpapi.NewLimitListener(l, cfg.MaxConnections, cfg.QuoteJSON)
 		if lot != nil {
 			ll = lot.Listen(ll)
 		}

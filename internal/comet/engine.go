@@ -58,7 +58,7 @@ type EngineStatus struct {
 	Clients           []string // at most the limit asked for
 	ChannelsCount     int      // exact, reserved names excluded
 	ClientsCount      int
-	MessagesPublished int64
+	MessagesPublished int64 // ever stored, reserved channels excluded
 }
 
 // Notifier is told by an engine when held polls must wake. The Hub

@@ -95,7 +95,7 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 	c := Default()
 	fs, help, version := FlagSet(&c)
 	fs.Usage = func() {}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(joinBoolValues(fs, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, ErrHelp
 		}
@@ -140,6 +140,38 @@ func Parse(args []string, getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	return c, nil
+}
+
+// joinBoolValues lets booleans take the "--name value" form too:
+// "--quote-json true" becomes "--quote-json=true". The flag package alone
+// would take "true" for a stray argument, and there are no positional
+// arguments to confuse it with.
+func joinBoolValues(fs *flag.FlagSet, args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || !strings.HasPrefix(a, "-") {
+			return append(out, args[i:]...) // the flag package stops here too
+		}
+		name := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+		f := fs.Lookup(name)
+		if f == nil || i+1 >= len(args) { // unknown, "--name=value", or last
+			out = append(out, a)
+			continue
+		}
+		if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !bf.IsBoolFlag() {
+			out = append(out, a, args[i+1]) // a value flag and its value
+			i++
+			continue
+		}
+		if _, err := strconv.ParseBool(args[i+1]); err == nil {
+			out = append(out, a+"="+args[i+1])
+			i++
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 func lookup(getenv func(string) string, name string) (string, bool) {

@@ -157,7 +157,12 @@ func (h *Handler) serve(w *statusWriter, r *http.Request) resource {
 		}
 		o.callback = cb
 	}
-	if !rt.res.allows(r.Method) {
+	// A wrong method is -1 (405), and -4 comes before -1: on a resource
+	// that needs the secret for every method it takes, a request without
+	// it is answered -4 whatever its method. A channel's reads are open,
+	// so there the method decides first.
+	wrongMethod := !rt.res.allows(r.Method)
+	if wrongMethod && (h.opts.Secret == "" || rt.res == resChannel) {
 		w.Header().Set("Allow", rt.res.allow())
 		o.failStatus(w, http.StatusMethodNotAllowed, errMethod)
 		return rt.res
@@ -174,6 +179,11 @@ func (h *Handler) serve(w *statusWriter, r *http.Request) resource {
 	}
 	if h.opts.Secret != "" && h.protected(rt, r.Method) && !h.authorized(r, p) {
 		o.fail(w, errForbidden)
+		return rt.res
+	}
+	if wrongMethod {
+		w.Header().Set("Allow", rt.res.allow())
+		o.failStatus(w, http.StatusMethodNotAllowed, errMethod)
 		return rt.res
 	}
 	if err != nil {
@@ -267,7 +277,7 @@ func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request, a Asset) {
 func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	o := &out{format: formatJSON}
+	o := &out{format: formatJSON, quote: h.opts.QuoteJSON} // every JSON body is quoted
 	if err := h.svc.Engine.Ping(ctx); err != nil {
 		o.sendStatus(w, http.StatusServiceUnavailable, []byte(`{"ok":false}`))
 		return

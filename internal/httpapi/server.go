@@ -66,22 +66,28 @@ type connKey struct{}
 // accepts, answers 503 with Retry-After and a -5 JSON body, and closes.
 type LimitListener struct {
 	net.Listener
+	refusal  []byte
 	max      int64
 	open     atomic.Int64
 	refusing chan struct{} // bounds the goroutines that answer refusals
 	Refused  atomic.Int64
 }
 
-// NewLimitListener wraps l.
-func NewLimitListener(l net.Listener, max int) *LimitListener {
-	return &LimitListener{Listener: l, max: int64(max), refusing: make(chan struct{}, 64)}
+// NewLimitListener wraps l. quote wraps the refusal's JSON body as
+// --quote-json wraps every other.
+func NewLimitListener(l net.Listener, max int, quote bool) *LimitListener {
+	return &LimitListener{Listener: l, refusal: refusal(quote), max: int64(max), refusing: make(chan struct{}, 64)}
 }
 
 // Open is the number of connections open now.
 func (l *LimitListener) Open() int64 { return l.open.Load() }
 
-var refusalBody = `{"return_code":-5,"error_message":"Too many connections"}`
-var refusal = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\nContent-Length: " + strconv.Itoa(len(refusalBody)) + "\r\n\r\n" + refusalBody)
+// refusal is the whole answer to a connection over the limit.
+func refusal(quote bool) []byte {
+	o := &out{format: formatJSON, quote: quote}
+	body := o.body(o.obj().int("return_code", codeUnavailable).str("error_message", errConnections.msg).done())
+	return []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + string(body))
+}
 
 // Accept implements net.Listener.
 func (l *LimitListener) Accept() (net.Conn, error) {
@@ -112,7 +118,7 @@ func (l *LimitListener) refuse(c net.Conn) {
 	_ = c.SetDeadline(time.Now().Add(time.Second))
 	buf := make([]byte, 4096)
 	_, _ = c.Read(buf)
-	_, _ = c.Write(refusal)
+	_, _ = c.Write(l.refusal)
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.CloseWrite()
 	}

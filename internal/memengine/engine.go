@@ -184,7 +184,9 @@ func (e *Engine) Publish(_ context.Context, name, content string) (comet.Message
 	m := comet.Message{ID: e.last, TS: t.Unix(), Content: content}
 	c.append(m)
 	e.mu.Unlock()
-	e.published.Add(1)
+	if !comet.Reserved(name) { // the server's own channels are never counted
+		e.published.Add(1)
+	}
 	e.notifier.Notify(name, comet.WakeMessage)
 	return m, nil
 }

@@ -14,6 +14,6 @@ if max and n > max then
   local popped = redis.call('ZPOPMIN', mk, n - max)
   redis.call('HSET', ck, 'd', popped[#popped])
 end
-redis.call('INCR', P .. 'published')
+if string.sub(name, 1, 1) ~= '$' then redis.call('INCR', P .. 'published') end
 redis.call('PUBLISH', P .. 'bell', 'm' .. name)
 return {id, s}
