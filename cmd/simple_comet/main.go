@@ -75,7 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	var lot *parking.Lot
 	if cfg.LeanPolls {
-		if lot, err = parking.New(max(4, 2*runtime.GOMAXPROCS(0))); err != nil {
+		if lot, err = parking.New(parking.Options{Workers: max(4, 2*runtime.GOMAXPROCS(0)), IdleTimeout: cfg.HTTPTimeout}); err != nil {
 			log.Warn("cannot park held polls; holding them in net/http", "err", err)
 			lot = nil
 		}
@@ -84,6 +84,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
+	}
+	if lot != nil {
+		// Re-polls on kept-alive parked connections are served without
+		// going back through net/http.
+		lot.SetServer(&httpapi.Native{Handler: app.handler, MaxHeaderBytes: cfg.MaxHeaderBytes})
 	}
 	srv := httpapi.NewServer(app.handler, httpapi.ServerOptions{
 		HTTPTimeout:    cfg.HTTPTimeout,

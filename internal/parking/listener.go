@@ -118,6 +118,7 @@ type conn struct {
 	net.Conn
 	home   *listener
 	prefix []byte
+	spot   *Spot // while the Lot knows it
 }
 
 func (c *conn) Read(b []byte) (int, error) {

@@ -13,8 +13,23 @@ import (
 // cannot give its file descriptor).
 var ErrNotParkable = errors.New("parking: connection cannot be parked")
 
-// Lot is the set of parked connections, the hang-up watcher and the
-// workers that answer them.
+// Server serves a request that arrived on an idle kept-alive connection of
+// the Lot, so that a re-poll does not go back through net/http. data is
+// what one read returned; Serve decides what happens next.
+type Server interface {
+	Serve(c net.Conn, data []byte) Outcome
+}
+
+// Outcome is what a Server did with a request.
+type Outcome struct {
+	Resp    []byte // the response to write (unless Parked or HandOff)
+	Close   bool   // close after writing Resp
+	Parked  bool   // the request was parked on this connection (Park was called)
+	HandOff bool   // not served: give the connection to net/http, data replayed first
+}
+
+// Lot is the set of parked connections, the watcher and the workers that
+// answer them.
 type Lot struct {
 	epfd   int
 	pipeR  int
@@ -22,19 +37,33 @@ type Lot struct {
 	mu     sync.Mutex
 	spots  map[uint64]*Spot
 	nextID uint64
-	parked atomic.Int64
+	held   atomic.Int64
+	closed atomic.Bool
 
-	qmu    sync.Mutex
-	qcond  *sync.Cond
-	queue  []func()
-	closed bool
+	idleTimeout time.Duration
+	server      Server
+
+	qmu     sync.Mutex
+	qcond   *sync.Cond
+	queue   []func()
+	stopped bool
 
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 }
 
-// New starts a Lot with the given number of workers (at least 1).
-func New(workers int) (*Lot, error) {
+// Options configure a Lot.
+type Options struct {
+	Workers int // at least 1
+	// Server, when set, serves the next request of an answered kept-alive
+	// connection natively; without it the connection goes back to net/http.
+	Server Server
+	// IdleTimeout closes a connection idle in the Lot (default 30s).
+	IdleTimeout time.Duration
+}
+
+// New starts a Lot.
+func New(o Options) (*Lot, error) {
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
@@ -44,7 +73,11 @@ func New(workers int) (*Lot, error) {
 		syscall.Close(epfd)
 		return nil, err
 	}
-	l := &Lot{epfd: epfd, pipeR: p[0], pipeW: p[1], spots: make(map[uint64]*Spot), nextID: 1}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 30 * time.Second
+	}
+	l := &Lot{epfd: epfd, pipeR: p[0], pipeW: p[1], spots: make(map[uint64]*Spot), nextID: 1,
+		idleTimeout: o.IdleTimeout, server: o.Server}
 	l.qcond = sync.NewCond(&l.qmu)
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: 0}
 	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, l.pipeR, &ev); err != nil {
@@ -53,12 +86,15 @@ func New(workers int) (*Lot, error) {
 	}
 	l.wg.Add(1)
 	go l.watch()
-	for range max(workers, 1) {
+	for range max(o.Workers, 1) {
 		l.wg.Add(1)
 		go l.work()
 	}
 	return l, nil
 }
+
+// SetServer sets the native Server (before any connection is parked).
+func (l *Lot) SetServer(s Server) { l.server = s }
 
 func (l *Lot) closeFDs() {
 	syscall.Close(l.epfd)
@@ -66,13 +102,14 @@ func (l *Lot) closeFDs() {
 	syscall.Close(l.pipeW)
 }
 
-// Parked is the number of connections parked now.
-func (l *Lot) Parked() int { return int(l.parked.Load()) }
+// Parked is the number of held polls parked now (idle kept-alive
+// connections are not counted).
+func (l *Lot) Parked() int { return int(l.held.Load()) }
 
 // Submit runs f on a worker. After Close, f is dropped.
 func (l *Lot) Submit(f func()) {
 	l.qmu.Lock()
-	if l.closed {
+	if l.stopped {
 		l.qmu.Unlock()
 		return
 	}
@@ -85,10 +122,10 @@ func (l *Lot) work() {
 	defer l.wg.Done()
 	for {
 		l.qmu.Lock()
-		for len(l.queue) == 0 && !l.closed {
+		for len(l.queue) == 0 && !l.stopped {
 			l.qcond.Wait()
 		}
-		if len(l.queue) == 0 && l.closed {
+		if len(l.queue) == 0 && l.stopped {
 			l.qmu.Unlock()
 			return
 		}
@@ -103,7 +140,31 @@ func (l *Lot) work() {
 	}
 }
 
-// watch waits for hang-ups of parked connections.
+const (
+	spotHeld      int32 = iota // a held poll: watching for a hang-up
+	spotAnswering              // a worker writes its answer
+	spotIdle                   // kept alive, waiting for the next request
+	spotServing                // a worker reads and serves the next request
+	spotGone                   // closed or handed back
+)
+
+// Spot is one connection known to the Lot.
+type Spot struct {
+	lot   *Lot
+	conn  *conn
+	fd    int
+	id    uint64
+	gone  func()
+	state atomic.Int32
+	idle  *time.Timer
+}
+
+const (
+	evHangUp = syscall.EPOLLRDHUP | syscall.EPOLLHUP | syscall.EPOLLERR
+	evOne    = syscall.EPOLLONESHOT
+)
+
+// watch waits for events of parked and idle connections.
 func (l *Lot) watch() {
 	defer l.wg.Done()
 	events := make([]syscall.EpollEvent, 128)
@@ -123,18 +184,48 @@ func (l *Lot) watch() {
 			l.mu.Lock()
 			s := l.spots[id]
 			l.mu.Unlock()
-			if s != nil && s.state.CompareAndSwap(spotParked, spotGone) {
-				l.unregister(s)
-				s.conn.Close()
-				if s.gone != nil {
-					l.Submit(s.gone)
-				}
+			if s != nil {
+				l.event(s, events[i].Events)
 			}
 		}
 	}
 }
 
-// Drain waits until no connection is parked or the deadline passes.
+func (l *Lot) event(s *Spot, ev uint32) {
+	switch s.state.Load() {
+	case spotHeld:
+		if s.state.CompareAndSwap(spotHeld, spotGone) {
+			l.held.Add(-1)
+			l.drop(s)
+			if s.gone != nil {
+				l.Submit(s.gone)
+			}
+		}
+	case spotIdle:
+		if ev&syscall.EPOLLIN == 0 {
+			if s.state.CompareAndSwap(spotIdle, spotGone) {
+				l.drop(s)
+			}
+			return
+		}
+		if s.state.CompareAndSwap(spotIdle, spotServing) {
+			s.idle.Stop()
+			l.Submit(func() { l.serveNext(s) })
+		}
+	}
+}
+
+// drop forgets s and closes its connection.
+func (l *Lot) drop(s *Spot) {
+	s.state.Store(spotGone)
+	l.unregister(s)
+	if s.idle != nil {
+		s.idle.Stop()
+	}
+	s.conn.Close()
+}
+
+// Drain waits until no held poll is parked or the deadline passes.
 func (l *Lot) Drain(deadline time.Time) bool {
 	for l.Parked() > 0 {
 		if time.Now().After(deadline) {
@@ -146,11 +237,12 @@ func (l *Lot) Drain(deadline time.Time) bool {
 }
 
 // Close stops the watcher and the workers (after the queued work has run)
-// and closes every connection still parked. Safe to call twice.
+// and closes every connection still in the Lot. Safe to call twice.
 func (l *Lot) Close() {
 	l.closeOnce.Do(func() {
+		l.closed.Store(true)
 		l.qmu.Lock()
-		l.closed = true
+		l.stopped = true
 		l.qmu.Unlock()
 		l.qcond.Broadcast()
 		syscall.Write(l.pipeW, []byte{1})
@@ -162,12 +254,15 @@ func (l *Lot) Close() {
 		}
 		l.mu.Unlock()
 		for _, s := range rest {
-			if s.state.CompareAndSwap(spotParked, spotGone) {
-				l.unregister(s)
-				s.conn.Close()
+			if s.state.CompareAndSwap(spotHeld, spotGone) {
+				l.held.Add(-1)
 			}
+			l.drop(s)
 		}
+		l.mu.Lock()
 		l.closeFDs()
+		l.epfd = -1
+		l.mu.Unlock()
 	})
 }
 
@@ -175,21 +270,51 @@ func (l *Lot) unregister(s *Spot) {
 	l.mu.Lock()
 	if _, ok := l.spots[s.id]; ok {
 		delete(l.spots, s.id)
-		l.parked.Add(-1)
-		_ = syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, s.fd, nil)
+		if l.epfd >= 0 {
+			_ = syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, s.fd, nil)
+		}
 	}
+	s.conn.spot = nil
 	l.mu.Unlock()
 }
 
-// Park takes over c, a connection hijacked from net/http that came from
-// one of this Lot's listeners. buffered is what net/http had read beyond
-// the request (pipelined bytes): it is replayed when the connection is
-// handed back. gone is run (once, on a worker) if the client hangs up
-// before Answer.
+// arm (re)arms s's events; false when the Lot is closed or s is gone.
+func (l *Lot) arm(s *Spot, events uint32) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.epfd < 0 || l.spots[s.id] != s {
+		return false
+	}
+	ev := syscall.EpollEvent{Events: events | evOne, Fd: int32(uint32(s.id)), Pad: int32(uint32(s.id >> 32))}
+	return syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_MOD, s.fd, &ev) == nil
+}
+
+// Park takes over c, a connection from one of this Lot's listeners whose
+// request is a held poll: hijacked from net/http, or read by the Lot's own
+// Server. buffered is what was read beyond the request (pipelined bytes):
+// it is replayed later. gone is run (once, on a worker) if the client hangs
+// up before Answer.
 func (l *Lot) Park(c net.Conn, buffered []byte, gone func()) (*Spot, error) {
 	lc, ok := c.(*conn)
 	if !ok {
 		return nil, ErrNotParkable
+	}
+	if len(buffered) > 0 {
+		lc.prefix = append([]byte(nil), buffered...)
+	}
+	if s := lc.spot; s != nil && s.state.Load() == spotServing {
+		// Read natively and held again: already registered.
+		s.gone = gone
+		s.state.Store(spotHeld)
+		l.held.Add(1)
+		if !l.arm(s, evHangUp) {
+			if s.state.CompareAndSwap(spotHeld, spotGone) {
+				l.held.Add(-1)
+				l.drop(s)
+			}
+			return nil, ErrNotParkable
+		}
+		return s, nil
 	}
 	fd := -1
 	if sc, ok := lc.Conn.(syscall.Conn); ok {
@@ -201,37 +326,26 @@ func (l *Lot) Park(c net.Conn, buffered []byte, gone func()) (*Spot, error) {
 		return nil, ErrNotParkable
 	}
 	s := &Spot{lot: l, conn: lc, fd: fd, gone: gone}
-	if len(buffered) > 0 {
-		lc.prefix = append([]byte(nil), buffered...)
-	}
 	l.mu.Lock()
+	if l.epfd < 0 {
+		l.mu.Unlock()
+		return nil, ErrNotParkable
+	}
 	s.id = l.nextID
 	l.nextID++
-	ev := syscall.EpollEvent{Events: syscall.EPOLLRDHUP | syscall.EPOLLHUP | syscall.EPOLLERR | syscall.EPOLLONESHOT, Fd: int32(uint32(s.id)), Pad: int32(uint32(s.id >> 32))}
+	ev := syscall.EpollEvent{Events: evHangUp | evOne, Fd: int32(uint32(s.id)), Pad: int32(uint32(s.id >> 32))}
+	l.spots[s.id] = s
+	lc.spot = s
+	l.held.Add(1)
 	if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		delete(l.spots, s.id)
+		lc.spot = nil
+		l.held.Add(-1)
 		l.mu.Unlock()
 		return nil, err
 	}
-	l.spots[s.id] = s
-	l.parked.Add(1)
 	l.mu.Unlock()
 	return s, nil
-}
-
-const (
-	spotParked int32 = iota
-	spotAnswering
-	spotGone
-)
-
-// Spot is one parked connection.
-type Spot struct {
-	lot   *Lot
-	conn  *conn
-	fd    int
-	id    uint64
-	gone  func()
-	state atomic.Int32
 }
 
 // writeWait bounds how long a worker waits on a slow client before the
@@ -241,39 +355,116 @@ const (
 	writeTimeout = 10 * time.Second
 )
 
-// Answer writes resp and then hands the connection back to its listener
+// Answer writes resp and then keeps the connection for its next request
 // (keepAlive) or closes it. It returns false when the client had already
-// gone (nothing was written).
+// gone (nothing was written) or it was answered before.
 func (s *Spot) Answer(resp []byte, keepAlive bool) bool {
-	if !s.state.CompareAndSwap(spotParked, spotAnswering) {
+	if !s.state.CompareAndSwap(spotHeld, spotAnswering) {
 		return false
 	}
-	s.lot.unregister(s)
+	s.lot.held.Add(-1)
+	s.lot.send(s, resp, func() { s.lot.afterWrite(s, keepAlive) })
+	return true
+}
+
+// send writes resp and then runs then; on a write error the connection is
+// dropped instead.
+func (l *Lot) send(s *Spot, resp []byte, then func()) {
 	c := s.conn
 	_ = c.SetWriteDeadline(time.Now().Add(writeWait))
 	n, err := c.Write(resp)
 	if err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			go finishWrite(c, resp[n:], keepAlive)
-			return true
+			go func() {
+				_ = c.SetWriteDeadline(time.Now().Add(writeTimeout))
+				if _, err := c.Write(resp[n:]); err != nil {
+					l.drop(s)
+					return
+				}
+				_ = c.SetWriteDeadline(time.Time{})
+				then()
+			}()
+			return
 		}
-		c.Close()
-		return true
-	}
-	_ = c.SetWriteDeadline(time.Time{})
-	handBack(c, keepAlive)
-	return true
-}
-
-func finishWrite(c *conn, rest []byte, keepAlive bool) {
-	_ = c.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if _, err := c.Write(rest); err != nil {
-		c.Close()
+		l.drop(s)
 		return
 	}
 	_ = c.SetWriteDeadline(time.Time{})
-	handBack(c, keepAlive)
+	then()
+}
+
+// afterWrite keeps an answered connection: in the Lot when it has a
+// Server, else back in net/http.
+func (l *Lot) afterWrite(s *Spot, keepAlive bool) {
+	switch {
+	case !keepAlive || l.closed.Load():
+		l.drop(s)
+	case l.server != nil && len(s.conn.prefix) == 0:
+		l.idleWait(s)
+	default:
+		s.state.Store(spotGone)
+		l.unregister(s)
+		handBack(s.conn, true)
+	}
+}
+
+// idleWait arms s for its next request, closing it after the idle timeout.
+func (l *Lot) idleWait(s *Spot) {
+	if s.idle == nil {
+		s.idle = time.AfterFunc(l.idleTimeout, func() {
+			if s.state.CompareAndSwap(spotIdle, spotGone) {
+				l.drop(s)
+			}
+		})
+	} else {
+		s.idle.Reset(l.idleTimeout)
+	}
+	s.state.Store(spotIdle)
+	if !l.arm(s, syscall.EPOLLIN|evHangUp) {
+		if s.state.CompareAndSwap(spotIdle, spotGone) {
+			l.drop(s)
+		}
+	}
+}
+
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
+
+// serveNext reads the next request of an idle connection and has the
+// Server serve it.
+func (l *Lot) serveNext(s *Spot) {
+	bp := readBufs.Get().(*[]byte)
+	defer readBufs.Put(bp)
+	buf := *bp
+	n := 0
+	if len(s.conn.prefix) > 0 {
+		n = copy(buf, s.conn.prefix)
+		s.conn.prefix = s.conn.prefix[n:]
+	}
+	if n == 0 {
+		var err error
+		n, err = syscall.Read(s.fd, buf)
+		if err == syscall.EAGAIN || err == syscall.EINTR {
+			l.idleWait(s) // nothing after all: wait again
+			return
+		}
+		if err != nil || n <= 0 {
+			l.drop(s)
+			return
+		}
+	}
+	out := l.server.Serve(s.conn, buf[:n])
+	switch {
+	case out.Parked:
+		// Held again on this connection: Park re-armed it.
+	case out.HandOff:
+		s.conn.prefix = append(append([]byte(nil), buf[:n]...), s.conn.prefix...)
+		s.state.Store(spotGone)
+		l.unregister(s)
+		handBack(s.conn, true)
+	default:
+		l.send(s, out.Resp, func() { l.afterWrite(s, !out.Close) })
+	}
 }
 
 func handBack(c *conn, keepAlive bool) {

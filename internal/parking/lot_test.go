@@ -16,7 +16,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // the server side as accepted from the listener.
 func setup(t *testing.T) (*Lot, net.Listener, net.Conn, net.Conn) {
 	t.Helper()
-	lot, err := New(2)
+	lot, err := New(Options{Workers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestCloseClosesParkedAndNoKeepAlive(t *testing.T) {
 }
 
 func TestNotParkable(t *testing.T) {
-	lot, err := New(1)
+	lot, err := New(Options{Workers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
