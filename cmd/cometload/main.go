@@ -45,6 +45,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		pids      = fs.String("server-pid", "", "server pid(s), comma-separated; their children count too (nginx workers)")
 		debugAddr = fs.String("debug-addr", "", "host:port of net/http/pprof in a debug build (goroutines, forced GC)")
 		scenario  = fs.String("scenario", "fanout", "held, fanout, publish, churn or soak")
+		profDir   = fs.String("profile-dir", "", "with -debug-addr: save a heap profile while polls are held (held)")
 		runNo     = fs.Int("run", 0, "run number, to pair alternating runs in summarize")
 		sources   = fs.Int("sources", 4, "client source addresses 127.0.0.2 ... for subscribers")
 
@@ -84,7 +85,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	e := &load.Env{
 		Proto: proto, Addr: *addr, Label: *label, Procs: load.Procs{Roots: roots},
 		Prefix:    "b" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-",
-		DebugAddr: *debugAddr, Log: stderr, Run: *runNo,
+		DebugAddr: *debugAddr, Log: stderr, Run: *runNo, ProfileDir: *profDir,
 	}
 	for i := range *sources {
 		e.Sources = append(e.Sources, fmt.Sprintf("127.0.0.%d", 2+i))

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -29,6 +31,28 @@ type Env struct {
 	Sources []string
 	Log     io.Writer
 	Run     int // the run number, to pair alternating runs in Summarize
+	// ProfileDir, with DebugAddr, receives a heap profile taken while the
+	// held scenario's polls are held.
+	ProfileDir string
+}
+
+// saveProfile copies a pprof endpoint of the debug build into ProfileDir.
+func (e *Env) saveProfile(path, file string) error {
+	if e.DebugAddr == "" || e.ProfileDir == "" {
+		return nil
+	}
+	r, err := debugGet(e.DebugAddr, path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	f, err := os.Create(filepath.Join(e.ProfileDir, file))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, r)
+	return err
 }
 
 func (e *Env) logf(format string, args ...any) {

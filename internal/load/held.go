@@ -42,7 +42,9 @@ func Held(e *Env, o HeldOptions) *Result {
 		r.errorf("prepare: %v", err)
 		return r
 	}
-	e.settle(NewConn(e.Addr, ""))
+	sc := NewConn(e.Addr, "")
+	e.settle(sc)
+	sc.Close()
 	before, _ := e.Procs.Sample()
 
 	procs := (o.N + o.PerProcess - 1) / o.PerProcess
@@ -92,6 +94,12 @@ func Held(e *Env, o HeldOptions) *Result {
 	time.Sleep(time.Second)
 	e.GC()
 	after, _ := e.Procs.Sample()
+	if err := e.saveProfile("/debug/pprof/heap", fmt.Sprintf("heap-held-%d-distinct-%v.pb.gz", o.N, o.Distinct)); err != nil {
+		r.errorf("heap profile: %v", err)
+	}
+	if g := e.Goroutines(); g >= 0 {
+		r.Metrics["goroutines_held"] = float64(g)
+	}
 
 	t0 := time.Now()
 	if err := parallel(channels, 16, func(c *Conn, i int) error {
