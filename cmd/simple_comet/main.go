@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/simple-comet/simple-comet/internal/config"
 	"github.com/simple-comet/simple-comet/internal/httpapi"
 	"github.com/simple-comet/simple-comet/internal/logging"
+	"github.com/simple-comet/simple-comet/internal/parking"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -70,7 +72,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	svc := comet.NewService(engine, hub, cfg.HTTPTimeout, keep)
 	started := time.Now()
 
-	app, err := wire(cfg, svc, hub, log, started)
+	var lot *parking.Lot
+	if cfg.LeanPolls {
+		if lot, err = parking.New(max(4, 2*runtime.GOMAXPROCS(0))); err != nil {
+			log.Warn("cannot park held polls; holding them in net/http", "err", err)
+			lot = nil
+		}
+	}
+	app, err := wire(cfg, svc, hub, lot, log, started)
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
@@ -88,7 +97,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	errc := make(chan error, len(listeners)+1)
 	var serving sync.WaitGroup
 	for _, l := range listeners {
-		ll := httpapi.NewLimitListener(l, cfg.MaxConnections)
+		var ll net.Listener = httpapi.NewLimitListener(l, cfg.MaxConnections)
+		if lot != nil {
+			ll = lot.Listen(ll)
+		}
 		log.Info("listening on "+l.Addr().String(), "addr", l.Addr().String(), "engine", engine.Name(), "node", cfg.NodeID, "version", version)
 		serving.Add(1)
 		go func() {
@@ -119,6 +131,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		srv.Close()
 	}
 	cancel()
+	if lot != nil {
+		lot.Drain(time.Now().Add(2 * time.Second))
+		lot.Close()
+	}
 	serving.Wait()
 	app.stop()
 	svc.Close()
@@ -164,4 +180,3 @@ func loopbackOnly(ls []net.Listener) bool {
 	}
 	return true
 }
-

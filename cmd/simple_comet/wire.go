@@ -9,6 +9,7 @@ import (
 	"github.com/simple-comet/simple-comet/internal/comet"
 	"github.com/simple-comet/simple-comet/internal/config"
 	"github.com/simple-comet/simple-comet/internal/httpapi"
+	"github.com/simple-comet/simple-comet/internal/parking"
 )
 
 // app is the wired HTTP side with whatever background work it needs
@@ -22,7 +23,7 @@ type app struct {
 
 const assetCache = "public, max-age=3600"
 
-func wire(cfg config.Config, svc *comet.Service, hub *comet.Hub, log *slog.Logger, started time.Time) (*app, error) {
+func wire(cfg config.Config, svc *comet.Service, hub *comet.Hub, lot *parking.Lot, log *slog.Logger, started time.Time) (*app, error) {
 	assets := map[string]httpapi.Asset{
 		"/simple-comet.js":     {ContentType: "application/javascript; charset=utf-8", Body: client.Source, CacheControl: assetCache},
 		"/simple-comet.min.js": {ContentType: "application/javascript; charset=utf-8", Body: client.Minified, CacheControl: assetCache},
@@ -40,6 +41,7 @@ func wire(cfg config.Config, svc *comet.Service, hub *comet.Hub, log *slog.Logge
 		Started:            started,
 		Assets:             assets,
 		Logger:             log,
+		Lot:                lot,
 	})
 	var h http.Handler = api
 	if cfg.AccessLog {

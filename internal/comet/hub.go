@@ -32,18 +32,33 @@ type Poll struct {
 	channels  []string
 	clientID  string
 	hasClient bool
-	wake      chan WakeReason
+	wake      chan WakeReason  // for a goroutine that waits
+	fn        func(WakeReason) // or a callback, for a parked connection
 }
 
-// NewPoll returns a poll watching channels, for the given reader.
+// NewPoll returns a poll watching channels, for the given reader, to be
+// waited on through Wake.
 func NewPoll(channels []string, clientID string, hasClient bool) *Poll {
 	return &Poll{channels: channels, clientID: clientID, hasClient: hasClient, wake: make(chan WakeReason, 1)}
 }
 
+// NewPollFunc returns a poll whose wakes call fn instead: a held read with
+// no goroutine waiting for it. fn runs with the Hub's lock held, on the
+// notifier's goroutine: it must be quick, must not block and must not call
+// the Hub. It may be called more than once (wakes do not coalesce for it).
+func NewPollFunc(channels []string, clientID string, hasClient bool, fn func(WakeReason)) *Poll {
+	return &Poll{channels: channels, clientID: clientID, hasClient: hasClient, fn: fn}
+}
+
 // Wake is the channel the Hub signals; it holds at most one pending reason.
+// It is nil for a poll made by NewPollFunc.
 func (p *Poll) Wake() <-chan WakeReason { return p.wake }
 
 func (p *Poll) signal(r WakeReason) {
+	if p.fn != nil {
+		p.fn(r)
+		return
+	}
 	select {
 	case p.wake <- r:
 	default: // a wake is already pending: they coalesce

@@ -83,28 +83,14 @@ func (s *Service) Close() {
 // written. Errors before the hold are the engine's (kinds of this package)
 // or ErrCapacity when too many polls are held.
 func (s *Service) Read(ctx context.Context, q ReadQuery) (ReadResult, WakeReason, error) {
-	res, err := s.Engine.Read(ctx, q)
-	if err != nil || res.HasMessages() {
+	h, res, err := s.Begin(ctx, q, nil)
+	if h == nil {
 		return res, WakeNone, err
 	}
-	// Watch first, then read: a publish between the two cannot be missed.
-	q.Channels = readable(res)
-	q.Since = res.Since
-	p := NewPoll(q.Channels, q.ClientID, q.HasClient)
-	if err := s.Hub.Add(p); err != nil {
-		if errors.Is(err, ErrClosed) {
-			return res, WakeShutdown, nil
-		}
-		return ReadResult{}, WakeNone, err
+	if h.done {
+		return h.first, h.reason, nil
 	}
-	defer s.Hub.Remove(p)
-	res2, err := s.Engine.Read(ctx, q)
-	if err != nil {
-		return s.emptyView(res), WakeEngineDown, nil
-	}
-	if res2.HasMessages() {
-		return res2, WakeNone, nil
-	}
+	defer s.Hub.Remove(h.Poll)
 	timer := time.NewTimer(s.Hold)
 	defer timer.Stop()
 	var reason WakeReason
@@ -113,21 +99,91 @@ func (s *Service) Read(ctx context.Context, q ReadQuery) (ReadResult, WakeReason
 		return ReadResult{}, WakeGone, ctx.Err()
 	case <-timer.C:
 		reason = WakeTimeout
-	case reason = <-p.Wake():
+	case reason = <-h.Poll.Wake():
 	}
-	res3, err := s.Engine.Read(ctx, q)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ReadResult{}, WakeGone, ctx.Err()
+	res, reason = s.Finish(ctx, h, reason)
+	if ctx.Err() != nil {
+		return ReadResult{}, WakeGone, ctx.Err()
+	}
+	return res, reason, nil
+}
+
+// Hold is a read in progress: registered in the Hub, waiting for a wake.
+type Hold struct {
+	Poll   *Poll
+	q      ReadQuery
+	first  ReadResult // the view taken when the hold began
+	done   bool       // answered while beginning (first is the answer)
+	reason WakeReason
+}
+
+// Begin is the first half of Read, for callers that wait on their own
+// terms. It returns (nil, res, err) when the read is answered at once (res
+// holds messages) or fails. Otherwise it returns a Hold whose poll is
+// registered in the Hub (watch first, then read, so a publish in between is
+// not missed): the caller waits for a wake (on Poll.Wake(), or through wake
+// when not nil: see NewPollFunc) or its own timeout, then calls Finish, or
+// Cancel when the client left. A Hold with done set needs no waiting: its
+// answer is ready (Finish returns it).
+func (s *Service) Begin(ctx context.Context, q ReadQuery, wake func(WakeReason)) (*Hold, ReadResult, error) {
+	res, err := s.Engine.Read(ctx, q)
+	if err != nil || res.HasMessages() {
+		return nil, res, err
+	}
+	q.Channels = readable(res)
+	q.Since = res.Since
+	var p *Poll
+	if wake != nil {
+		p = NewPollFunc(q.Channels, q.ClientID, q.HasClient, wake)
+	} else {
+		p = NewPoll(q.Channels, q.ClientID, q.HasClient)
+	}
+	h := &Hold{Poll: p, q: q, first: res}
+	if err := s.Hub.Add(p); err != nil {
+		if errors.Is(err, ErrClosed) {
+			h.done, h.reason = true, WakeShutdown
+			return h, res, nil
 		}
+		return nil, ReadResult{}, err
+	}
+	res2, err := s.Engine.Read(ctx, q)
+	switch {
+	case err != nil:
+		s.Hub.Remove(p)
+		h.first, h.done, h.reason = s.emptyView(res), true, WakeEngineDown
+	case res2.HasMessages():
+		s.Hub.Remove(p)
+		h.first, h.done, h.reason = res2, true, WakeNone
+	default:
+		h.first.LastID = max(h.first.LastID, res2.LastID)
+	}
+	return h, h.first, nil
+}
+
+// Done reports whether the hold was answered while it began: Finish
+// returns that answer without waiting.
+func (h *Hold) Done() bool { return h.done }
+
+// Cancel forgets a hold whose client left.
+func (s *Service) Cancel(h *Hold) { s.Hub.Remove(h.Poll) }
+
+// Finish ends a hold woken for reason: it leaves the Hub and takes the read
+// that answers it (an empty view when the engine cannot be read).
+func (s *Service) Finish(ctx context.Context, h *Hold, reason WakeReason) (ReadResult, WakeReason) {
+	if h.done {
+		return h.first, h.reason
+	}
+	s.Hub.Remove(h.Poll)
+	res, err := s.Engine.Read(ctx, h.q)
+	if err != nil {
 		if errors.Is(err, ErrNoValidChannels) || errors.Is(err, ErrUnknownClient) {
 			// Every channel went away (or the client expired meanwhile): the
 			// poll is answered with what is left, which is nothing.
-			return ReadResult{Since: res.Since, LastID: max(res.LastID, res2.LastID)}, reason, nil
+			return ReadResult{Since: h.first.Since, LastID: h.first.LastID}, reason
 		}
-		return s.emptyView(res), WakeEngineDown, nil
+		return s.emptyView(h.first), WakeEngineDown
 	}
-	return res3, reason, nil
+	return res, reason
 }
 
 // readable lists the channels a read returned: the ones the hold watches.

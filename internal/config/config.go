@@ -47,6 +47,8 @@ type Config struct {
 	RedisPrefix string
 	NodeID      string
 
+	LeanPolls bool // park held polls' connections (no goroutine each)
+
 	LogFormat string
 	LogLevel  string
 	AccessLog bool
@@ -69,6 +71,7 @@ func Default() Config {
 		MaxClients:             100000,
 		MaxConnections:         defaultMaxConnections(),
 		RedisPrefix:            "simple_comet:",
+		LeanPolls:              true,
 		LogFormat:              "text",
 		LogLevel:               "info",
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/simple-comet/simple-comet/internal/comet"
+	"github.com/simple-comet/simple-comet/internal/parking"
 )
 
 // Asset is an embedded file served as is (the JS client, demo and status
@@ -54,7 +55,10 @@ type Options struct {
 	Assets             map[string]Asset // by exact path
 	Metrics            http.Handler     // served at /metrics when not nil
 	Observer           Observer
-	Logger             *slog.Logger
+	// Lot, when set, parks the connections of held polls (no goroutine
+	// each); their listeners must come from Lot.Listen.
+	Lot    *parking.Lot
+	Logger *slog.Logger
 }
 
 // Handler answers every request of the API. It is an http.Handler.
@@ -94,7 +98,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
 	res := h.serve(sw, r)
-	h.obs.Request(res.String(), sw.status(), time.Since(start))
+	if !sw.parked { // a parked read reports when it is answered
+		h.obs.Request(res.String(), sw.status(), time.Since(start))
+	}
 }
 
 func (h *Handler) serve(w *statusWriter, r *http.Request) resource {
@@ -248,8 +254,9 @@ func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
 // statusWriter remembers the status written, for metrics and access logs.
 type statusWriter struct {
 	http.ResponseWriter
-	code  int
-	bytes int
+	code   int
+	bytes  int
+	parked bool
 }
 
 func (s *statusWriter) WriteHeader(code int) {

@@ -37,20 +37,25 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request, o *out, list stri
 	since, _ := p.get("since")
 	q.Since = parseSince(since)
 
+	if h.parkable(r) {
+		h.readParked(w, r, o, q)
+		return
+	}
 	res, reason, err := h.svc.Read(r.Context(), q)
 	if reason == comet.WakeGone {
 		h.obs.Answered(reason, 0)
 		return // the client left: nothing is written
 	}
+	h.answerRead(w, r, o, res, reason, err)
+}
+
+// answerRead writes a read's reply (or its error) through net/http.
+func (h *Handler) answerRead(w http.ResponseWriter, r *http.Request, o *out, res comet.ReadResult, reason comet.WakeReason, err error) {
 	if err != nil {
 		h.engineFailed(w, r, o, err)
 		return
 	}
-	n := 0
-	for _, c := range res.Channels {
-		n += len(c.Messages)
-	}
-	h.obs.Answered(reason, n)
+	h.obs.Answered(reason, countMessages(&res))
 	o.send(w, codeOK, encodeRead(o.quote && o.format != formatJSONP, &res))
 }
 

@@ -1,12 +1,15 @@
 package httpapi
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -33,11 +36,17 @@ func NewServer(h http.Handler, o ServerOptions) *http.Server {
 		IdleTimeout:       o.HTTPTimeout,
 		MaxHeaderBytes:    o.MaxHeaderBytes,
 	}
+	// Handlers find their connection in the context, to park held polls.
+	s.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		return context.WithValue(ctx, connKey{}, c)
+	}
 	if o.Logger != nil {
 		s.ErrorLog = slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug)
 	}
 	return s
 }
+
+type connKey struct{}
 
 // LimitListener accepts at most max connections at once. Beyond that it
 // accepts, answers 503 with Retry-After and a -5 JSON body, and closes.
@@ -100,6 +109,14 @@ type limitConn struct {
 	net.Conn
 	l    *LimitListener
 	once sync.Once
+}
+
+// SyscallConn exposes the connection's descriptor (for parking.Lot).
+func (c *limitConn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.New("no file descriptor")
 }
 
 func (c *limitConn) Close() error {

@@ -1,0 +1,166 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/simple-comet/simple-comet/internal/comet"
+	"github.com/simple-comet/simple-comet/internal/parking"
+)
+
+// A parked read is a held poll whose connection was taken from net/http
+// and parked (see package parking): no goroutine and no buffers wait for
+// it. A wake (publish, delete, timeout, shutdown, engine fault) queues its
+// answer on the Lot's workers; a hang-up forgets it.
+
+const (
+	prBeginning uint32 = iota // hold registered, connection not parked yet
+	prParked                  // parked, waiting for a wake
+	prWoken                   // a wake won: the answer is queued (reason in bits 8+)
+	prDone                    // answered, or the client left
+)
+
+type parkedRead struct {
+	h         *Handler
+	o         out
+	hold      *comet.Hold
+	spot      *parking.Spot
+	timer     *time.Timer
+	state     atomic.Uint32
+	keepAlive bool
+	start     time.Time
+}
+
+// parkable reports whether this request's connection can be parked.
+func (h *Handler) parkable(r *http.Request) bool {
+	if h.opts.Lot == nil || r.ProtoMajor != 1 || r.ProtoMinor < 1 {
+		return false
+	}
+	c, _ := r.Context().Value(connKey{}).(net.Conn)
+	return c != nil && parking.Parkable(c)
+}
+
+// readParked runs a read whose hold, if any, is parked. It always answers.
+func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q comet.ReadQuery) {
+	pr := &parkedRead{h: h, o: *o, keepAlive: !r.Close, start: time.Now()}
+	hold, res, err := h.svc.Begin(r.Context(), q, pr.wake)
+	if hold == nil || hold.Done() {
+		reason := comet.WakeNone
+		if hold != nil {
+			res, reason = h.svc.Finish(r.Context(), hold, comet.WakeNone)
+		}
+		h.answerRead(w, r, o, res, reason, err)
+		return
+	}
+	pr.hold = hold
+	pr.timer = time.AfterFunc(h.svc.Hold, func() { pr.wake(comet.WakeTimeout) })
+	c, rw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		pr.timer.Stop()
+		res, reason := h.svc.Finish(r.Context(), hold, comet.WakeTimeout)
+		h.answerRead(w, r, o, res, reason, nil)
+		return
+	}
+	var buffered []byte
+	if n := rw.Reader.Buffered(); n > 0 {
+		buffered, _ = rw.Reader.Peek(n)
+	}
+	spot, err := h.opts.Lot.Park(c, buffered, pr.gone)
+	if err != nil {
+		// Cannot watch it: answer now with what there is, and close.
+		pr.timer.Stop()
+		res, reason := h.svc.Finish(context.Background(), hold, comet.WakeTimeout)
+		_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		_, _ = c.Write(pr.response(&res))
+		c.Close()
+		h.obs.Answered(reason, 0)
+		return
+	}
+	pr.spot = spot
+	if !pr.state.CompareAndSwap(prBeginning, prParked) {
+		h.opts.Lot.Submit(pr.answer) // woken before it was parked
+	}
+	if sw, ok := w.(*statusWriter); ok {
+		sw.parked = true
+	}
+}
+
+// wake is the poll's callback: it runs under the Hub's lock, so it only
+// flips the state and queues the answer.
+func (pr *parkedRead) wake(reason comet.WakeReason) {
+	for {
+		s := pr.state.Load()
+		switch s & 0xff {
+		case prBeginning:
+			if pr.state.CompareAndSwap(s, prWoken|uint32(reason)<<8) {
+				return
+			}
+		case prParked:
+			if pr.state.CompareAndSwap(s, prWoken|uint32(reason)<<8) {
+				pr.h.opts.Lot.Submit(pr.answer)
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// gone runs when the client hung up while parked: nothing is written and
+// nothing is left behind.
+func (pr *parkedRead) gone() {
+	pr.timer.Stop()
+	pr.h.svc.Cancel(pr.hold)
+	if pr.state.CompareAndSwap(prParked, prDone) {
+		pr.h.obs.Answered(comet.WakeGone, 0)
+	}
+}
+
+// answer takes the read that answers the poll and writes it.
+func (pr *parkedRead) answer() {
+	reason := comet.WakeReason(pr.state.Load() >> 8)
+	pr.state.Store(prDone)
+	pr.timer.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
+	res, reason := pr.h.svc.Finish(ctx, pr.hold, reason)
+	cancel()
+	if !pr.spot.Answer(pr.response(&res), pr.keepAlive) {
+		pr.h.obs.Answered(comet.WakeGone, 0)
+		return
+	}
+	pr.h.obs.Answered(reason, countMessages(&res))
+	pr.h.obs.Request(resChannel.String(), http.StatusOK, time.Since(pr.start))
+}
+
+// response is the whole HTTP response for a read, as net/http would have
+// written it.
+func (pr *parkedRead) response(res *comet.ReadResult) []byte {
+	body := pr.o.body(encodeRead(pr.o.quote && pr.o.format != formatJSONP, res))
+	hdr := make(http.Header, 10)
+	pr.o.headers(hdr)
+	hdr["Content-Length"] = []string{strconv.Itoa(len(body))}
+	hdr["Date"] = []string{time.Now().UTC().Format(http.TimeFormat)}
+	if !pr.keepAlive {
+		hdr["Connection"] = []string{"close"}
+	}
+	var b bytes.Buffer
+	b.Grow(len(body) + 512)
+	b.WriteString("HTTP/1.1 200 OK\r\n")
+	_ = hdr.Write(&b)
+	b.WriteString("\r\n")
+	b.Write(body)
+	return b.Bytes()
+}
+
+func countMessages(res *comet.ReadResult) int {
+	n := 0
+	for _, c := range res.Channels {
+		n += len(c.Messages)
+	}
+	return n
+}

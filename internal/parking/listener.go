@@ -1,0 +1,130 @@
+package parking
+
+import (
+	"net"
+	"sync"
+)
+
+// Listen wraps inner: its Accept yields inner's connections and the parked
+// connections handed back after their answer.
+func (l *Lot) Listen(inner net.Listener) net.Listener {
+	ln := &listener{Listener: inner, back: make(chan net.Conn, 16384), accepted: make(chan accepted), done: make(chan struct{})}
+	go ln.pump()
+	return ln
+}
+
+type accepted struct {
+	c   net.Conn
+	err error
+}
+
+type listener struct {
+	net.Listener
+	back     chan net.Conn
+	accepted chan accepted
+	done     chan struct{}
+	once     sync.Once
+	mu       sync.RWMutex
+	closed   bool
+}
+
+// pump moves inner's accepts to the channel Accept selects on. It ends
+// when inner fails (as it does once closed).
+func (ln *listener) pump() {
+	for {
+		c, err := ln.Listener.Accept()
+		select {
+		case ln.accepted <- accepted{c, err}:
+		case <-ln.done:
+			if c != nil {
+				c.Close()
+			}
+			return
+		}
+		if err != nil {
+			var ne net.Error
+			if ok := asNetError(err, &ne); ok && ne.Timeout() {
+				continue
+			}
+			return
+		}
+	}
+}
+
+func asNetError(err error, target *net.Error) bool {
+	ne, ok := err.(net.Error)
+	if ok {
+		*target = ne
+	}
+	return ok
+}
+
+func (ln *listener) Accept() (net.Conn, error) {
+	select {
+	case c := <-ln.back:
+		return c, nil
+	case a := <-ln.accepted:
+		if a.err != nil {
+			return nil, a.err
+		}
+		return &conn{Conn: a.c, home: ln}, nil
+	case <-ln.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (ln *listener) Close() error {
+	ln.mu.Lock()
+	ln.closed = true
+	ln.mu.Unlock()
+	ln.once.Do(func() { close(ln.done) })
+	err := ln.Listener.Close()
+	// Connections handed back but not accepted again are closed.
+	for {
+		select {
+		case c := <-ln.back:
+			c.Close()
+		default:
+			return err
+		}
+	}
+}
+
+// inject hands c back to the server; false when the listener is closed or
+// its queue is full (the caller closes c).
+func (ln *listener) inject(c *conn) bool {
+	ln.mu.RLock()
+	defer ln.mu.RUnlock()
+	if ln.closed {
+		return false
+	}
+	select {
+	case ln.back <- c:
+		return true
+	default:
+		return false
+	}
+}
+
+// Parkable reports whether c came from a Lot's listener.
+func Parkable(c net.Conn) bool {
+	_, ok := c.(*conn)
+	return ok
+}
+
+// conn is a connection from a Lot's listener. prefix holds bytes read
+// ahead before it was parked; they are read first.
+type conn struct {
+	net.Conn
+	home   *listener
+	prefix []byte
+}
+
+func (c *conn) Read(b []byte) (int, error) {
+	if len(c.prefix) > 0 {
+		n := copy(b, c.prefix)
+		c.prefix = c.prefix[n:]
+		return n, nil
+	}
+	return c.Conn.Read(b)
+}
