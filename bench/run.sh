@@ -15,10 +15,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 RUNS=${RUNS:-5}
+RUN_FROM=${RUN_FROM:-1} # to add runs to an earlier OUT
 SCENARIOS=${SCENARIOS:-"held10k held10k-distinct held18k fanout1k fanout5k publish churn"}
 [ $# -gt 0 ] && SCENARIOS="$*"
 SOAK=${SOAK:-180s}
 PROFILE=${PROFILE:-1}
+SERVERS=${SERVERS:-"ours nchan-1w nchan-2w"}
 OUT=${OUT:-bench/out/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT/prof"
 OUT=$(cd "$OUT" && pwd)
@@ -110,11 +112,11 @@ one() { # server scenario run
 
 for sc in $SCENARIOS; do
 	if [ "$sc" = soak ]; then
-		for s in ours nchan-1w nchan-2w; do one "$s" soak 1; done
+		for s in $SERVERS; do one "$s" soak 1; done
 		continue
 	fi
-	for run in $(seq "$RUNS"); do
-		for s in ours nchan-1w nchan-2w; do
+	for run in $(seq "$RUN_FROM" "$RUNS"); do
+		for s in $SERVERS; do
 			echo "== $sc run $run/$RUNS: $s" >&2
 			one "$s" "$sc" "$run"
 		done
