@@ -1,6 +1,7 @@
 package load
 
 import (
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -92,7 +93,9 @@ func churn(e *Env, src, channel string, hold time.Duration, stop <-chan struct{}
 		default:
 		}
 		c := NewConn(e.Addr, src)
-		cur := Cursor{}
+		// From the newest message on, so the poll is held, not answered
+		// with the retained ones (nchan: first_message newest).
+		cur := Cursor{Since: math.MaxInt64}
 		if err := e.Proto.PollRequest(c, []string{channel}, &cur); err == nil {
 			d := time.Duration(rand.Int64N(int64(hold))) + time.Millisecond
 			_, _ = e.Proto.PollAnswer(c, &cur, d) // usually times out: hang up
