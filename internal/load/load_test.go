@@ -121,16 +121,16 @@ func TestHeldChild(t *testing.T) {
 
 func TestSummarizeRatios(t *testing.T) {
 	var in bytes.Buffer
-	for run, pair := range [][2]float64{{10, 20}, {12, 20}, {30, 20}} {
-		for i, server := range []string{"ours", "nchan-1w"} {
+	for run, pair := range [][3]float64{{10, 20, 40}, {12, 20, 10}, {30, 20, 15}} {
+		for i, server := range []string{"ours", "nchan-1w", "nchan-2w"} {
 			r := load.Result{Scenario: "fanout", Server: server, Run: run + 1, Params: map[string]any{"subscribers": 1000}, Metrics: map[string]float64{"cpu_us_per_delivery": pair[i]}}
 			in.Write(r.JSON())
 			in.WriteByte('\n')
 		}
 	}
 	rs, err := load.ReadResults(&in)
-	if err != nil || len(rs) != 6 {
-		t.Fatalf("got %d results, %v; want 6", len(rs), err)
+	if err != nil || len(rs) != 9 {
+		t.Fatalf("got %d results, %v; want 9", len(rs), err)
 	}
 	var out bytes.Buffer
 	load.Summarize(rs, "ours", &out)
@@ -138,7 +138,11 @@ func TestSummarizeRatios(t *testing.T) {
 	if want := "**0.60** (0.50–1.50)"; !strings.Contains(out.String(), want) {
 		t.Errorf("got\n%s\nwant it to contain %q", out.String(), want)
 	}
-	if want := "| cpu_us_per_delivery | 20.0 (20.0–20.0, n=3) | 12.0 (10.0–30.0, n=3) |"; !strings.Contains(out.String(), want) {
+	// against the better (lower) nchan per run: 10/20, 12/10, 30/15
+	if want := "**1.20** (0.50–2.00) |\n"; !strings.Contains(out.String(), want) {
+		t.Errorf("got\n%s\nwant it to contain %q", out.String(), want)
+	}
+	if want := "| cpu_us_per_delivery | 20.0 (20.0–20.0, n=3) | 15.0 (10.0–40.0, n=3) | 12.0 (10.0–30.0, n=3) |"; !strings.Contains(out.String(), want) {
 		t.Errorf("got\n%s\nwant it to contain %q", out.String(), want)
 	}
 }

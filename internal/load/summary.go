@@ -107,7 +107,14 @@ func Summarize(results []Result, base string, w io.Writer) {
 				fmt.Fprintf(w, " %s ÷ %s |", base, s)
 			}
 		}
-		fmt.Fprintf(w, "\n|---|%s\n", strings.Repeat("---|", len(servers)+len(others)))
+		if len(others) > 1 {
+			fmt.Fprintf(w, " %s ÷ better |", base)
+		}
+		cols := len(servers) + len(others)
+		if len(others) > 1 {
+			cols++
+		}
+		fmt.Fprintf(w, "\n|---|%s\n", strings.Repeat("---|", cols))
 		for _, h := range headline[g.scenario] {
 			fmt.Fprintf(w, "| %s |", h.name)
 			for _, s := range servers {
@@ -139,6 +146,9 @@ func Summarize(results []Result, base string, w io.Writer) {
 				}
 				fmt.Fprintf(w, " **%.2f** (%.2f–%.2f) |", median(ratios), slices.Min(ratios), slices.Max(ratios))
 			}
+			if len(others) > 1 {
+				writeRatio(w, betterRatios(g.runs, base, others, h.name, h.lower))
+			}
 			fmt.Fprintln(w)
 		}
 	}
@@ -154,4 +164,43 @@ func num(x float64) string {
 		return fmt.Sprintf("%.1f", x)
 	}
 	return fmt.Sprintf("%.2f", x)
+}
+
+// betterRatios pairs each run of base with the better of the other servers
+// in the same run (lower or higher, as the metric wants).
+func betterRatios(runs map[string]map[int]Result, base string, others []string, metric string, lower bool) []float64 {
+	var out []float64
+	for run, rb := range runs[base] {
+		a, ok := rb.Metrics[metric]
+		if !ok {
+			continue
+		}
+		best, found := 0.0, 0
+		for _, s := range others {
+			ro, ok := runs[s][run]
+			if !ok {
+				continue
+			}
+			v, ok := ro.Metrics[metric]
+			if !ok {
+				continue
+			}
+			if found == 0 || (lower && v < best) || (!lower && v > best) {
+				best = v
+			}
+			found++
+		}
+		if found == len(others) && best != 0 {
+			out = append(out, a/best)
+		}
+	}
+	return out
+}
+
+func writeRatio(w io.Writer, ratios []float64) {
+	if len(ratios) == 0 {
+		fmt.Fprintf(w, " – |")
+		return
+	}
+	fmt.Fprintf(w, " **%.2f** (%.2f–%.2f) |", median(ratios), slices.Min(ratios), slices.Max(ratios))
 }
