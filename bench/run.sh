@@ -8,6 +8,8 @@
 #   bench/run.sh                       # everything, RUNS=5
 #   RUNS=3 SCENARIOS="fanout1k publish" bench/run.sh
 #   SOAK=300s bench/run.sh soak        # only the soak run, one per server
+#   SERVERS="ours ours-goroutines nchan-1w" bench/run.sh fanout1k
+#                                      # ours-goroutines: --lean-polls=false
 #
 # Output: $OUT (default bench/out/DATE)/results.jsonl, summary.md, logs,
 # and (PROFILE=1, the default) pprof profiles of ours in $OUT/prof.
@@ -57,10 +59,13 @@ start_server() { # ours | nchan-1w | nchan-2w
 	PORT=$(free_port)
 	DEBUG=""
 	case $1 in
-	ours)
+	ours | ours-goroutines)
+		# ours-goroutines: the transport with a goroutine per held poll
+		local extra=()
+		[ "$1" = ours-goroutines ] && extra=(--lean-polls=false)
 		DEBUG=127.0.0.1:$(free_port)
 		SIMPLE_COMET_PPROF=$DEBUG "$BIN/simple_comet" --http-port="$PORT" --bind=127.0.0.1 \
-			--enable-status --http-timeout=120 --log-level=warn 2>>"$OUT/ours.log" &
+			--enable-status --http-timeout=120 --log-level=warn "${extra[@]}" 2>>"$OUT/ours.log" &
 		SERVER_PID=$!
 		;;
 	nchan-*)
@@ -104,7 +109,9 @@ one() { # server scenario run
 	local dbg=()
 	[ -n "$DEBUG" ] && dbg=(-debug-addr "$DEBUG" -profile-dir "$OUT/prof")
 	# shellcheck disable=SC2046
-	"$BIN/cometload" -server "${1%%-*}" -label "$1" -addr "127.0.0.1:$PORT" -server-pid "$SERVER_PID" \
+	local proto=nchan
+	[[ $1 == ours* ]] && proto=ours
+	"$BIN/cometload" -server "$proto" -label "$1" -addr "127.0.0.1:$PORT" -server-pid "$SERVER_PID" \
 		-run "$3" "${dbg[@]}" $(args_for "$2") >>"$OUT/results.jsonl" 2>>"$OUT/tables.txt" || echo "cometload failed: $1 $2 run $3" >&2
 	tail -n 1 "$OUT/results.jsonl"
 	stop_server
