@@ -3,10 +3,10 @@
 GO      ?= go
 PKGS    := $(shell $(GO) list ./... 2>/dev/null)
 # Packages that start browsers, several nodes or nginx: run one at a time.
-HEAVY   := $(filter %/test/browser %/test/cluster %/test/nginx,$(PKGS))
+HEAVY   := $(filter %/test/browser %/test/cluster %/test/nginx %/test/integration %/test/statuspage,$(PKGS))
 LIGHT   := $(filter-out $(HEAVY),$(PKGS))
 
-.PHONY: run build test check unit heavy deps fuzz bench client
+.PHONY: run build test check unit heavy deps fuzz bench client screenshots
 
 run:
 	$(GO) run ./cmd/simple_comet
@@ -35,3 +35,13 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Rebuild client/simple-comet.min.js from client/simple-comet.js (terser,
+# pinned in client/package-lock.json) and check it: ES3, <= 1024 bytes.
+client:
+	cd client && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+
+# Rewrite docs/demo.png from the demo page in headless Chromium.
+screenshots:
+	$(GO) test -count=1 -run '^TestDemo$$' ./test/browser -args -screenshots
+	$(GO) run ./internal/tools/statusshot -out docs/status.png

@@ -68,6 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Error("cannot start the engine", "err", err)
 		return 1
 	}
+	m, engine := observe(cfg, hub, engine)
 	keep := comet.KeepAliveInterval(cfg.InactiveChannelTimeout, cfg.SessionTimeout)
 	svc := comet.NewService(engine, hub, cfg.HTTPTimeout, keep)
 	started := time.Now()
@@ -79,7 +80,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			lot = nil
 		}
 	}
-	app, err := wire(cfg, svc, hub, lot, log, started)
+	app, err := wire(cfg, svc, hub, lot, log, started, m)
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
@@ -126,7 +127,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	hub.Shutdown()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	if err := srv.Shutdown(sctx); err != nil {
+	// The listeners are closed already: that error from Shutdown is expected.
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, net.ErrClosed) {
 		log.Warn("shutdown deadline passed; closing remaining connections", "err", err)
 		srv.Close()
 	}

@@ -1,6 +1,9 @@
 package comet
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // WakeReason says why a held poll was answered.
 type WakeReason uint8
@@ -73,6 +76,7 @@ type Hub struct {
 	n      int
 	max    int
 	closed bool
+	gen    atomic.Uint64 // counts notifications (see Generation)
 }
 
 // NewHub returns a hub that holds at most max polls (0: no limit).
@@ -124,8 +128,15 @@ func (h *Hub) Remove(p *Poll) {
 	}
 }
 
+// Generation changes whenever a notification may have changed what a read
+// sees. Two reads of the same query taken while it does not change may
+// share one answer: a reader woken by a notification always finds the
+// generation moved past the one before that notification.
+func (h *Hub) Generation() uint64 { return h.gen.Load() }
+
 // Notify wakes every poll held on channel. It never blocks on a poll.
 func (h *Hub) Notify(channel string, reason WakeReason) {
+	h.gen.Add(1)
 	h.mu.Lock()
 	for p := range h.polls[channel] {
 		p.signal(reason)
@@ -135,6 +146,7 @@ func (h *Hub) Notify(channel string, reason WakeReason) {
 
 // NotifyAll wakes every held poll.
 func (h *Hub) NotifyAll(reason WakeReason) {
+	h.gen.Add(1)
 	h.mu.Lock()
 	for _, set := range h.polls {
 		for p := range set {

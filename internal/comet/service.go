@@ -160,6 +160,15 @@ func (s *Service) Begin(ctx context.Context, q ReadQuery, wake func(WakeReason))
 	return h, h.first, nil
 }
 
+// Since is the since the hold reads from (after clamping).
+func (h *Hold) Since() int64 { return h.q.Since }
+
+// Channels are the channels the hold watches.
+func (h *Hold) Channels() []string { return h.q.Channels }
+
+// Client is the reader's client id, if one was given.
+func (h *Hold) Client() (string, bool) { return h.q.ClientID, h.q.HasClient }
+
 // Done reports whether the hold was answered while it began: Finish
 // returns that answer without waiting.
 func (h *Hold) Done() bool { return h.done }

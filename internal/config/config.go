@@ -35,13 +35,14 @@ type Config struct {
 
 	Secret string
 
-	MaxBodyBytes       int64
-	MaxHeaderBytes     int
-	MaxChannelsPerRead int
-	MaxChannels        int
-	MaxClients         int
-	MaxConnections     int
-	MaxHeldPolls       int
+	MaxBodyBytes        int64
+	MaxHeaderBytes      int
+	MaxChannelsPerRead  int
+	MaxChannelNameBytes int
+	MaxChannels         int
+	MaxClients          int
+	MaxConnections      int
+	MaxHeldPolls        int
 
 	RedisURL    string
 	RedisPrefix string
@@ -67,6 +68,7 @@ func Default() Config {
 		MaxBodyBytes:           1 << 20,
 		MaxHeaderBytes:         16 << 10,
 		MaxChannelsPerRead:     100,
+		MaxChannelNameBytes:    255,
 		MaxChannels:            100000,
 		MaxClients:             100000,
 		MaxConnections:         defaultMaxConnections(),
@@ -115,8 +117,8 @@ func (c *Config) Validate() error {
 	if c.MaxBodyBytes < 1 {
 		bad("--max-body-bytes must be at least 1")
 	}
-	if c.MaxHeaderBytes < 1024 {
-		bad("--max-header-bytes must be at least 1024")
+	if c.MaxHeaderBytes < 4096 {
+		bad("--max-header-bytes must be at least 4096, got %d", c.MaxHeaderBytes)
 	}
 	for _, l := range []struct {
 		name string
@@ -125,6 +127,10 @@ func (c *Config) Validate() error {
 		if l.v < 1 {
 			bad("%s must be at least 1, got %d", l.name, l.v)
 		}
+	}
+	if c.MaxChannelNameBytes < 1 || c.MaxChannelNameBytes > 255 {
+		// PROTOCOL.md fixes names at 1-255 bytes: a lower limit is fine.
+		bad("--max-channel-name-bytes must be between 1 and 255, got %d", c.MaxChannelNameBytes)
 	}
 	if c.MaxHeldPolls < 0 {
 		bad("--max-held-polls must be 0 (no limit but --max-connections) or positive")

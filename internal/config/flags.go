@@ -70,6 +70,7 @@ func FlagSet(c *Config) (*flag.FlagSet, *bool, *bool) {
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "request body limit in bytes")
 	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", c.MaxHeaderBytes, "request line and headers limit in bytes")
 	fs.IntVar(&c.MaxChannelsPerRead, "max-channels-per-read", c.MaxChannelsPerRead, "channels one read may name")
+	fs.IntVar(&c.MaxChannelNameBytes, "max-channel-name-bytes", c.MaxChannelNameBytes, "longest channel name in bytes (at most 255)")
 	fs.IntVar(&c.MaxChannels, "max-channels", c.MaxChannels, "registered channels at most")
 	fs.IntVar(&c.MaxClients, "max-clients", c.MaxClients, "registered clients at most")
 	fs.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections, "open connections at most; beyond: 503 and close")

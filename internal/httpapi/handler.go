@@ -48,6 +48,7 @@ type Options struct {
 	MaxBodyBytes       int64
 	MaxChannelsPerRead int
 	MaxMessagesLimit   int
+	MaxNameBytes       int           // channel names; 0 or over comet.MaxNameBytes: comet.MaxNameBytes
 	RequestTimeout     time.Duration // to send a body
 	NodeID             string
 	Version            string
@@ -68,6 +69,7 @@ type Handler struct {
 	secret [32]byte
 	obs    Observer
 	log    *slog.Logger
+	shared sharedAnswers
 }
 
 // New returns the API handler over svc.
@@ -83,6 +85,9 @@ func New(svc *comet.Service, opts Options) *Handler {
 	}
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = 10 * time.Second
+	}
+	if opts.MaxNameBytes <= 0 || opts.MaxNameBytes > comet.MaxNameBytes {
+		opts.MaxNameBytes = comet.MaxNameBytes
 	}
 	if opts.Started.IsZero() {
 		opts.Started = time.Now()
@@ -111,14 +116,21 @@ func (h *Handler) serve(w *statusWriter, r *http.Request) resource {
 	}
 	switch path {
 	case "/health":
+		if !h.getOrHead(w, r) {
+			return resHealth
+		}
 		h.health(w, r)
 		return resHealth
 	case "/metrics":
 		if h.opts.Metrics != nil {
+			if !h.getOrHead(w, r) {
+				return resMetrics
+			}
 			if h.opts.Secret != "" && !h.authorized(r, &params{query: parseQuery(r.URL.RawQuery)}) {
 				(&out{format: formatJSON, quote: h.opts.QuoteJSON}).fail(w, errForbidden)
 				return resMetrics
 			}
+			w.Header().Set("X-Content-Type-Options", "nosniff")
 			h.opts.Metrics.ServeHTTP(w, r)
 			return resMetrics
 		}
@@ -151,8 +163,12 @@ func (h *Handler) serve(w *statusWriter, r *http.Request) resource {
 		return rt.res
 	}
 	p, err := readParams(w, r, h.opts.MaxBodyBytes, h.opts.RequestTimeout)
-	if err == errBodyTooLarge {
+	if err != nil {
+		// What is left of the body must not be waited for nor read as the
+		// next request.
 		w.Header().Set("Connection", "close")
+	}
+	if err == errBodyTooLarge {
 		o.failStatus(w, http.StatusRequestEntityTooLarge, errBodyTooLarge)
 		return rt.res
 	}
@@ -219,10 +235,18 @@ func (h *Handler) Authorized(r *http.Request) bool {
 	return h.opts.Secret == "" || h.authorized(r, &params{query: parseQuery(r.URL.RawQuery)})
 }
 
+// getOrHead answers 405 to any other method of a non-API resource.
+func (h *Handler) getOrHead(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	w.Header().Set("Allow", "GET, HEAD")
+	(&out{quote: h.opts.QuoteJSON}).failStatus(w, http.StatusMethodNotAllowed, errMethod)
+	return false
+}
+
 func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request, a Asset) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		(&out{quote: h.opts.QuoteJSON}).failStatus(w, http.StatusMethodNotAllowed, errMethod)
+	if !h.getOrHead(w, r) {
 		return
 	}
 	if a.Protected && !h.Authorized(r) {

@@ -38,53 +38,66 @@ func parseQuery(raw string) url.Values {
 }
 
 // readParams parses the query and, for POST and DELETE, a form body of at
-// most limit bytes, read within timeout. A body over the limit is
-// errBodyTooLarge (413).
+// most limit bytes. Any body, of any method and type, must arrive within
+// timeout and is bounded by limit: a body over it is errBodyTooLarge (413),
+// one that is cut short, late or malformed is errBadBody. After such an
+// error the read deadline is left in place, so that nothing more is waited
+// for on the connection, and the caller closes it.
 func readParams(w http.ResponseWriter, r *http.Request, limit int64, timeout time.Duration) (*params, error) {
 	p := &params{query: parseQuery(r.URL.RawQuery)}
-	if r.Method != http.MethodPost && r.Method != http.MethodDelete {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return p, nil
 	}
 	if r.ContentLength > limit {
 		return p, errBodyTooLarge
 	}
-	ct, ctParams, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if ct != "application/x-www-form-urlencoded" && ct != "multipart/form-data" {
-		// Not a form: nothing to parse, but the limit still holds.
-		n, err := io.Copy(io.Discard, io.LimitReader(r.Body, limit+1))
-		if n > limit {
-			return p, errBodyTooLarge
-		}
-		if err != nil {
-			return p, errBadBody
-		}
-		return p, nil
-	}
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(timeout))
-	defer rc.SetReadDeadline(time.Time{})
+	body, err := readBody(w, r, limit)
+	if err != nil {
+		return p, err
+	}
+	_ = rc.SetReadDeadline(time.Time{})
+	p.body = body
+	return p, nil
+}
+
+// readBody reads a form body of POST and DELETE and discards every other.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) (url.Values, error) {
+	ct, ctParams, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	form := ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data"
+	if !form || (r.Method != http.MethodPost && r.Method != http.MethodDelete) {
+		// Nothing to parse, but the limit and the deadline still hold.
+		n, err := io.Copy(io.Discard, io.LimitReader(r.Body, limit+1))
+		if n > limit {
+			return nil, errBodyTooLarge
+		}
+		if err != nil {
+			return nil, errBadBody
+		}
+		return nil, nil
+	}
 	body := http.MaxBytesReader(w, r.Body, limit)
 	if ct == "multipart/form-data" {
 		if ctParams["boundary"] == "" {
-			return p, errBadBody
+			return nil, errBadBody
 		}
 		mr := r
 		mr.Body = body
 		if err := mr.ParseMultipartForm(limit); err != nil {
-			return p, bodyError(err)
+			return nil, bodyError(err)
 		}
-		if mr.MultipartForm != nil {
-			p.body = mr.MultipartForm.Value
-			_ = mr.MultipartForm.RemoveAll()
+		if mr.MultipartForm == nil {
+			return nil, nil
 		}
-		return p, nil
+		_ = mr.MultipartForm.RemoveAll()
+		return mr.MultipartForm.Value, nil
 	}
 	data, err := io.ReadAll(body)
 	if err != nil {
-		return p, bodyError(err)
+		return nil, bodyError(err)
 	}
-	p.body = parseQuery(string(data))
-	return p, nil
+	return parseQuery(string(data)), nil
 }
 
 func bodyError(err error) error {
@@ -95,21 +108,39 @@ func bodyError(err error) error {
 	return errBadBody
 }
 
-// parseSince: ASCII digits only, within int64; anything else is 0.
+// parseSince: ASCII digits only, within int64 (leading zeros allowed);
+// anything else is 0.
 func parseSince(s string) int64 {
-	if s == "" || len(s) > 19 {
+	if !digits(s) {
 		return 0
 	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0
-		}
-	}
-	v, err := strconv.ParseInt(s, 10, 64)
+	v, err := strconv.ParseInt(trimZeros(s), 10, 64)
 	if err != nil {
 		return 0
 	}
 	return v
+}
+
+// digits reports whether s is one or more ASCII digits.
+func digits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// trimZeros drops leading zeros (keeping one digit), so that a padded
+// number within range is not taken for an overflow.
+func trimZeros(s string) string {
+	for len(s) > 1 && s[0] == '0' {
+		s = s[1:]
+	}
+	return s
 }
 
 // parseBool for use_sessions: true/false words, empty is false; ok is false
@@ -126,15 +157,10 @@ func parseBool(s string) (v, ok bool) {
 
 // parseCount parses a positive decimal of digits only, at most hi.
 func parseCount(s string, hi int) (int, bool) {
-	if s == "" || len(s) > 10 {
+	if !digits(s) {
 		return 0, false
 	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-	}
-	v, err := strconv.Atoi(s)
+	v, err := strconv.Atoi(trimZeros(s))
 	if err != nil || v < 1 || v > hi {
 		return 0, false
 	}

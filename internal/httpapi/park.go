@@ -34,6 +34,7 @@ type parkedRead struct {
 	state     atomic.Uint32
 	keepAlive bool
 	start     time.Time
+	key       string // see shareKey
 }
 
 // parkable reports whether this request's connection can be parked.
@@ -82,12 +83,11 @@ func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q c
 		return
 	}
 	pr.spot = spot
+	pr.key = pr.shareKey()
 	if !pr.state.CompareAndSwap(prBeginning, prParked) {
 		h.opts.Lot.Submit(pr.answer) // woken before it was parked
 	}
-	if sw, ok := w.(*statusWriter); ok {
-		sw.parked = true
-	}
+	markParked(w)
 }
 
 // wake is the poll's callback: it runs under the Hub's lock, so it only
@@ -126,14 +126,25 @@ func (pr *parkedRead) answer() {
 	reason := comet.WakeReason(pr.state.Load() >> 8)
 	pr.state.Store(prDone)
 	pr.timer.Stop()
-	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
-	res, reason := pr.h.svc.Finish(ctx, pr.hold, reason)
-	cancel()
-	if !pr.spot.Answer(pr.response(&res), pr.keepAlive) {
+	pr.h.svc.Cancel(pr.hold)
+	now := time.Now()
+	gen := pr.h.svc.Hub.Generation()
+	a, ok := pr.h.shared.get(pr.key, gen, now)
+	if !ok {
+		ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
+		var res comet.ReadResult
+		res, reason = pr.h.svc.Finish(ctx, pr.hold, reason)
+		cancel()
+		a = sharedAnswer{resp: pr.response(&res), messages: countMessages(&res)}
+		if reason != comet.WakeEngineDown {
+			pr.h.shared.put(pr.key, gen, now, a)
+		}
+	}
+	if !pr.spot.Answer(a.resp, pr.keepAlive) {
 		pr.h.obs.Answered(comet.WakeGone, 0)
 		return
 	}
-	pr.h.obs.Answered(reason, countMessages(&res))
+	pr.h.obs.Answered(reason, a.messages)
 	pr.h.obs.Request(resChannel.String(), http.StatusOK, time.Since(pr.start))
 }
 
@@ -163,4 +174,18 @@ func countMessages(res *comet.ReadResult) int {
 		n += len(c.Messages)
 	}
 	return n
+}
+
+// markParked tells every statusWriter around w (the handler's own and an
+// access log's) that the request was parked: it will be answered later,
+// with 200, off this goroutine.
+func markParked(w http.ResponseWriter) {
+	for w != nil {
+		sw, ok := w.(*statusWriter)
+		if !ok {
+			return
+		}
+		sw.parked = true
+		w = sw.ResponseWriter
+	}
 }

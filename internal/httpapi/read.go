@@ -18,7 +18,7 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request, o *out, list stri
 	q := comet.ReadQuery{Channels: make([]string, 0, len(names))}
 	seen := make(map[string]struct{}, len(names))
 	for _, n := range names {
-		if !comet.ValidName(n) {
+		if !h.validChannel(n) {
 			o.fail(w, errInvalidChannel)
 			return
 		}

@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/simple-comet/simple-comet/internal/comet"
@@ -20,15 +22,22 @@ func opContext(r *http.Request) (context.Context, context.CancelFunc) {
 // domain's known kinds.
 func (h *Handler) engineFailed(w http.ResponseWriter, r *http.Request, o *out, err error) {
 	api, known := toAPI(err)
-	if !known || api.code == codeUnavailable {
+	// A full server is not news worth a line per refused request.
+	if !known || (api.code == codeUnavailable && !errors.Is(err, comet.ErrCapacity) && !errors.Is(err, comet.ErrClosed)) {
 		h.log.Warn("engine call failed", "path", r.URL.Path, "method", r.Method, "err", err)
 	}
 	o.fail(w, api)
 }
 
-// name checks a channel name a user may act on (not a reserved one).
-func userChannel(name string) *apiError {
-	if !comet.ValidName(name) {
+// validChannel applies the name rules of PROTOCOL.md and the configured
+// (possibly lower) length limit.
+func (h *Handler) validChannel(name string) bool {
+	return len(name) <= h.opts.MaxNameBytes && comet.ValidName(name)
+}
+
+// userChannel checks a channel name a user may act on (not a reserved one).
+func (h *Handler) userChannel(name string) *apiError {
+	if !h.validChannel(name) {
 		return errInvalidChannel
 	}
 	if comet.Reserved(name) {
@@ -43,7 +52,7 @@ func (h *Handler) registerChannel(w http.ResponseWriter, r *http.Request, o *out
 		o.fail(w, errMissingChannelID)
 		return
 	}
-	if e := userChannel(name); e != nil {
+	if e := h.userChannel(name); e != nil {
 		o.fail(w, e)
 		return
 	}
@@ -72,7 +81,7 @@ func (h *Handler) registerChannel(w http.ResponseWriter, r *http.Request, o *out
 }
 
 func (h *Handler) publish(w http.ResponseWriter, r *http.Request, o *out, name string, p *params) {
-	if e := userChannel(name); e != nil {
+	if e := h.userChannel(name); e != nil {
 		o.fail(w, e)
 		return
 	}
@@ -97,7 +106,7 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request, o *out, name s
 }
 
 func (h *Handler) deleteChannel(w http.ResponseWriter, r *http.Request, o *out, name string) {
-	if e := userChannel(name); e != nil {
+	if e := h.userChannel(name); e != nil {
 		o.fail(w, e)
 		return
 	}
@@ -177,6 +186,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request, o *out) {
 		int("messages_published", st.MessagesPublished).
 		str("engine", h.svc.Engine.Name()).
 		str("version", h.opts.Version).
+		int("goroutines", int64(runtime.NumGoroutine())).
 		done()
 	top := o.obj().raw("status", in).
 		int("channels_count", int64(st.ChannelsCount)).

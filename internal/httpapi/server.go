@@ -34,7 +34,7 @@ func NewServer(h http.Handler, o ServerOptions) *http.Server {
 		Handler:           h,
 		ReadHeaderTimeout: hdr,
 		IdleTimeout:       o.HTTPTimeout,
-		MaxHeaderBytes:    o.MaxHeaderBytes,
+		MaxHeaderBytes:    headerLimit(o.MaxHeaderBytes),
 	}
 	// Handlers find their connection in the context, to park held polls.
 	s.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
@@ -44,6 +44,20 @@ func NewServer(h http.Handler, o ServerOptions) *http.Server {
 		s.ErrorLog = slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug)
 	}
 	return s
+}
+
+// headerSlop is what net/http reads beyond MaxHeaderBytes ("bufio slop").
+const headerSlop = 4096
+
+// headerLimit turns --max-header-bytes (request line and headers, in
+// bytes) into the http.Server setting, which net/http exceeds by
+// headerSlop: so that one byte over the switch is refused (431), not one
+// byte over switch + 4 KiB. Limits up to headerSlop end up at headerSlop+1.
+func headerLimit(n int) int {
+	if n <= 0 {
+		return 0 // net/http's default
+	}
+	return max(n-headerSlop, 1)
 }
 
 type connKey struct{}

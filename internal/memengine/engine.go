@@ -73,11 +73,31 @@ func (e *Engine) Name() string { return "memory" }
 // Ping implements comet.Engine: memory is always there.
 func (e *Engine) Ping(context.Context) error { return nil }
 
-// Close stops the sweeper. Safe to call twice.
+// Close stops the sweeper and returns once the clock has passed the newest
+// id issued. Safe to call twice.
 func (e *Engine) Close() error {
-	e.closeOnce.Do(func() { close(e.stop) })
+	e.closeOnce.Do(func() {
+		close(e.stop)
+		e.waitClock()
+	})
 	e.done.Wait()
 	return nil
+}
+
+// maxClockWait bounds how long Close waits for the clock.
+const maxClockWait = 2 * time.Second
+
+// waitClock sleeps until TimeID(now) is above the newest id issued. A burst
+// of publishes runs ids ahead of the clock (each is at least previous+1, one
+// 10 µs unit), and an engine started right after this one seeds its ids from
+// the clock: without the wait it could issue ids below earlier ones.
+func (e *Engine) waitClock() {
+	e.mu.RLock()
+	last := e.last
+	e.mu.RUnlock()
+	if ahead := time.Duration(last-comet.TimeID(time.Now())+1) * comet.IDUnit; ahead > 0 {
+		time.Sleep(min(ahead, maxClockWait))
+	}
 }
 
 func (e *Engine) channelExpired(c *channel, now int64) bool {

@@ -89,7 +89,7 @@ type Server struct {
 	exit   error
 }
 
-var listenRE = regexp.MustCompile(`listening on (\S+)`)
+var listenRE = regexp.MustCompile(`listening on ([^\s"]+)`)
 
 // Start runs the server with args (after --http-port=0 --bind=127.0.0.1,
 // which args may override) and waits until it listens. It is stopped when

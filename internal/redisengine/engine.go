@@ -1,0 +1,177 @@
+// Package redisengine is the multi-node engine: channels, their retained
+// messages, registered clients and the one id counter live in a shared
+// Redis, so that several Simple Comet nodes act as one server.
+//
+// Every operation is one Lua script (lua/*.lua), so it is atomic in Redis
+// and uses Redis's clock (TIME) for ids and expiry: nodes with skewed
+// clocks still issue one strictly increasing id sequence. A publish stores
+// the message and then, in the same script, rings a doorbell: a PUBLISH on
+// one pub/sub channel under the prefix carrying only the channel's name.
+// Each node subscribes to it and wakes its own held polls, which re-read.
+//
+// Faults: every command has a bounded timeout and is never retried (a
+// retried publish could be stored twice); a failure is comet.ErrUnavailable.
+// When the doorbell subscription drops, every held poll is woken
+// (WakeEngineDown); when it is back, every poll is woken again
+// (WakeResync) so that a doorbell missed meanwhile costs nothing.
+//
+// Concurrency: the Engine is safe for concurrent use. It owns two
+// goroutines, the doorbell listener and the expiry sweeper, both stopped
+// and waited for by Close.
+package redisengine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/simple-comet/simple-comet/internal/comet"
+)
+
+// Options configure the engine. Zero timeouts never expire.
+type Options struct {
+	URL                string // redis://HOST:PORT/DB, rediss://…, unix://…
+	Prefix             string // every key starts with it (--redis-prefix)
+	ChannelTimeout     time.Duration
+	SessionTimeout     time.Duration
+	DefaultMaxMessages int
+	MaxChannels        int // cluster-wide; 0: no limit
+	MaxClients         int // cluster-wide; 0: no limit
+	// OpTimeout bounds one Redis call (default 2s), so that a lost Redis
+	// is answered with -5 quickly rather than when the HTTP layer gives up.
+	OpTimeout time.Duration
+	Logger    *slog.Logger
+}
+
+// Engine is the Redis comet.Engine.
+type Engine struct {
+	opts     Options
+	notifier comet.Notifier
+	log      *slog.Logger
+	rdb      *goredis.Client
+	scripts  map[*script]*goredis.Script
+	bell     string // the doorbell pub/sub channel
+
+	subMu sync.Mutex
+	sub   *goredis.PubSub // the listener's current subscription
+
+	ctx       context.Context // ends at Close: stops the goroutines
+	cancel    context.CancelFunc
+	done      sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// New connects (lazily: a Redis that is down now only makes calls fail until
+// it is up) and starts the doorbell listener and the sweeper.
+func New(opts Options, n comet.Notifier) (*Engine, error) {
+	ro, err := goredis.ParseURL(opts.URL)
+	if err != nil {
+		return nil, fmt.Errorf("--redis-url: %v", err)
+	}
+	if opts.OpTimeout <= 0 {
+		opts.OpTimeout = 2 * time.Second
+	}
+	if opts.DefaultMaxMessages <= 0 {
+		opts.DefaultMaxMessages = 100
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	ro.DialTimeout = min(opts.OpTimeout, time.Second)
+	ro.ReadTimeout = opts.OpTimeout
+	ro.WriteTimeout = opts.OpTimeout
+	ro.PoolTimeout = opts.OpTimeout
+	ro.ContextTimeoutEnabled = true
+	ro.MaxRetries = -1 // never: a publish retried after a lost reply would be stored twice
+	ro.DisableIdentity = true
+	quietClientLog(opts.Logger)
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &Engine{
+		opts:     opts,
+		notifier: n,
+		log:      opts.Logger,
+		rdb:      goredis.NewClient(ro),
+		scripts:  make(map[*script]*goredis.Script),
+		bell:     opts.Prefix + "bell",
+		ctx:      ctx,
+		cancel:   cancel,
+	}
+	for _, s := range allScripts {
+		e.scripts[s] = goredis.NewScript(s.src)
+	}
+	e.done.Add(1)
+	go e.listen()
+	if every := sweepInterval(opts); every > 0 {
+		e.done.Add(1)
+		go e.sweeper(every)
+	}
+	return e, nil
+}
+
+// Name implements comet.Engine.
+func (e *Engine) Name() string { return "redis" }
+
+// Ping implements comet.Engine: can Redis be reached now?
+func (e *Engine) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, e.opts.OpTimeout)
+	defer cancel()
+	if err := e.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("%w: ping: %v", comet.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Close stops the listener and the sweeper and closes the connections.
+// Safe to call twice.
+func (e *Engine) Close() error {
+	var err error
+	e.closeOnce.Do(func() {
+		e.cancel()
+		e.subMu.Lock()
+		if e.sub != nil {
+			e.sub.Close() // interrupts a receive in progress
+			e.sub = nil
+		}
+		e.subMu.Unlock()
+		e.done.Wait()
+		err = e.rdb.Close()
+	})
+	return err
+}
+
+// run executes one script (EVALSHA, falling back to EVAL when Redis lost
+// its script cache, as after a restart) within the operation timeout. Any
+// failure is ErrUnavailable: the outcome is unknown.
+func (e *Engine) run(ctx context.Context, s *script, args ...any) (any, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.opts.OpTimeout)
+	defer cancel()
+	full := make([]any, 0, len(args)+1)
+	full = append(full, e.opts.Prefix)
+	full = append(full, args...)
+	v, err := e.scripts[s].Run(ctx, e.rdb, nil, full...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", comet.ErrUnavailable, s.name, err)
+	}
+	return v, nil
+}
+
+func ms(d time.Duration) int64 { return d.Milliseconds() }
+
+var clientLogOnce sync.Once
+
+// quietClientLog sends go-redis's own log lines (dial failures while Redis
+// is down, one per attempt) to our logger at debug level instead of stderr.
+func quietClientLog(log *slog.Logger) {
+	clientLogOnce.Do(func() { goredis.SetLogger(clientLogger{log}) })
+}
+
+type clientLogger struct{ log *slog.Logger }
+
+func (l clientLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.Debug("redis client", "msg", fmt.Sprintf(format, v...))
+}

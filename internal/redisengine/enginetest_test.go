@@ -1,0 +1,46 @@
+package redisengine
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/simple-comet/simple-comet/internal/comet"
+	"github.com/simple-comet/simple-comet/internal/enginetest"
+	"github.com/simple-comet/simple-comet/internal/testredis"
+)
+
+// TestEngineSuite runs the shared engine suite on a real redis-server: one
+// per subtest, so that every subtest starts empty and a second open in the
+// same subtest (a restart) finds what the first stored.
+func TestEngineSuite(t *testing.T) {
+	var mu sync.Mutex
+	servers := map[*testing.T]*testredis.Server{}
+	enginetest.Run(t, func(t *testing.T, n comet.Notifier, o enginetest.Options) comet.Engine {
+		t.Helper()
+		mu.Lock()
+		srv := servers[t]
+		mu.Unlock()
+		if srv == nil {
+			srv = testredis.Start(t)
+			mu.Lock()
+			servers[t] = srv
+			mu.Unlock()
+			t.Cleanup(func() { mu.Lock(); delete(servers, t); mu.Unlock() })
+		}
+		e, err := New(Options{
+			URL:                srv.URL,
+			Prefix:             "suite:",
+			ChannelTimeout:     o.ChannelTimeout,
+			SessionTimeout:     o.SessionTimeout,
+			DefaultMaxMessages: o.DefaultMaxMessages,
+			MaxChannels:        o.MaxChannels,
+			MaxClients:         o.MaxClients,
+			OpTimeout:          2 * time.Second,
+		}, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	})
+}

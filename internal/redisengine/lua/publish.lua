@@ -1,0 +1,19 @@
+-- ARGV: prefix, channel timeout ms, channel, content.
+-- Returns {id, ts} or -2 (no such channel). The doorbell is rung last, in
+-- the same atomic step: a node that wakes on it reads the stored message,
+-- and a publish that is stored always rings (no gap between two commands).
+local timeout, name = tonumber(ARGV[2]), ARGV[3]
+local s, nowms, idnow = clock()
+if not live(name, nowms, timeout) then return -2 end
+local id = math.max(lastid(idnow) + 1, idnow)
+redis.call('SET', P .. 'id', f(id))
+local mk, ck = P .. 'm:' .. name, P .. 'c:' .. name
+redis.call('ZADD', mk, f(id), f(id) .. ':' .. f(s) .. ':' .. ARGV[4])
+local n, max = redis.call('ZCARD', mk), tonumber(redis.call('HGET', ck, 'm'))
+if max and n > max then
+  local popped = redis.call('ZPOPMIN', mk, n - max)
+  redis.call('HSET', ck, 'd', popped[#popped])
+end
+redis.call('INCR', P .. 'published')
+redis.call('PUBLISH', P .. 'bell', 'm' .. name)
+return {id, s}

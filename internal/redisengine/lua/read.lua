@@ -1,0 +1,33 @@
+-- ARGV: prefix, channel timeout ms, session timeout ms, has client (1/0),
+-- client id, since, channels...
+-- Returns {-3} (unknown client), {-2} (no readable channel), or
+-- {1, since, last, name, truncated (1/0), {members}, name, ...}: one atomic
+-- view that also restarts the inactivity clocks of what it read.
+local ct, st = tonumber(ARGV[2]), tonumber(ARGV[3])
+local hasClient = ARGV[4] == '1'
+local _, nowms, idnow = clock()
+if hasClient then
+  local ck = P .. 'clients'
+  if not fresh(redis.call('ZSCORE', ck, ARGV[5]), nowms, st) then return {-3} end
+  redis.call('ZADD', ck, nowms, ARGV[5])
+end
+local last = lastid(idnow)
+local since = tonumber(ARGV[6])
+if since > last then since = last end
+local out = {1, since, last}
+for i = 7, #ARGV do
+  local name = ARGV[i]
+  if live(name, nowms, ct) then
+    local meta = redis.call('HMGET', P .. 'c:' .. name, 's', 'd')
+    if meta[1] ~= '1' or hasClient then
+      redis.call('ZADD', reg(name), nowms, name)
+      local trunc = 0
+      if since > 0 and meta[2] and tonumber(meta[2]) > since then trunc = 1 end
+      out[#out + 1] = name
+      out[#out + 1] = trunc
+      out[#out + 1] = redis.call('ZRANGEBYSCORE', P .. 'm:' .. name, '(' .. f(since), '+inf')
+    end
+  end
+end
+if #out == 3 then return {-2} end
+return out

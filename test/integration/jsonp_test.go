@@ -1,0 +1,169 @@
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// jsonp checks a JSON-P body /**/CB(JSON); with its headers and returns
+// the JSON object.
+func jsonp(t testing.TB, r reply, cb string) map[string]any {
+	t.Helper()
+	if ct := r.Header.Get("Content-Type"); ct != "application/javascript" {
+		t.Fatalf("JSON-P: got Content-Type %q, want application/javascript", ct)
+	}
+	prefix, suffix := "/**/"+cb+"(", ");"
+	b := r.Body
+	if !bytes.HasPrefix(b, []byte(prefix)) || !bytes.HasSuffix(b, []byte(suffix)) {
+		t.Fatalf("JSON-P body %q: want %sJSON%s", b, prefix, suffix)
+	}
+	inner := b[len(prefix) : len(b)-len(suffix)]
+	d := json.NewDecoder(bytes.NewReader(inner))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		t.Fatalf("JSON-P body %q: invalid JSON inside: %v", b, err)
+	}
+	return m
+}
+
+func TestJSONP(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e engine) {
+		s := e.start(t, "--http-timeout=1")
+		registerChannel(t, s, "a")
+		publish(t, s, "a", "line\u2028sep\u2029para </script>")
+		t.Run("default callback", func(t *testing.T) {
+			r := get(t, s, "/channels/a.jsonp").wantStatus(t, 200)
+			m := jsonp(t, r, "_JSONP_comet_cb")
+			if num(t, m["return_code"]) != 1 {
+				t.Fatalf("got %v, want return_code 1", m)
+			}
+			if bytes.Contains(r.Body, []byte("\u2028")) || bytes.Contains(r.Body, []byte("\u2029")) {
+				t.Fatalf("JSON-P body %q: got raw U+2028/U+2029, want them escaped", r.Body)
+			}
+			if !bytes.Contains(r.Body, []byte(`\u2028`)) || !bytes.Contains(r.Body, []byte(`\u2029`)) {
+				t.Fatalf("JSON-P body %q: want \\u2028 and \\u2029", r.Body)
+			}
+			if bytes.Contains(r.Body, []byte("</script>")) {
+				t.Fatalf("JSON-P body %q: got a raw </script>", r.Body)
+			}
+			msgs := m["messages"].(map[string]any)["a"].([]any)
+			if c := msgs[0].(map[string]any)["content"]; c != "line\u2028sep\u2029para </script>" {
+				t.Fatalf("content: got %q, want it intact", c)
+			}
+		})
+		t.Run("given callback", func(t *testing.T) {
+			for _, cb := range []string{"_JSONP_x", "_JSONP_a.b$c_1", "_JSONP_" + strings.Repeat("z", 57)} {
+				jsonp(t, get(t, s, "/channels/a.jsonp?cb="+url.QueryEscape(cb)).wantStatus(t, 200), cb)
+			}
+			// The first cb counts.
+			jsonp(t, get(t, s, "/channels/a.jsonp?cb=_JSONP_first&cb=_JSONP_second"), "_JSONP_first")
+		})
+		t.Run("errors as JSON-P", func(t *testing.T) {
+			for _, c := range []struct {
+				method, path string
+				want         int64
+			}{
+				{"GET", "/channels/missing.jsonp?cb=_JSONP_e", -2},
+				{"POST", "/channels/missing.jsonp?cb=_JSONP_e&content=x", -2},
+				{"POST", "/channels.jsonp?cb=_JSONP_e", -1},
+				{"GET", "/channels/a.jsonp?cb=_JSONP_e&client_id=nobody", -3},
+				{"DELETE", "/channels/missing.jsonp?cb=_JSONP_e", 1},
+				{"POST", "/clients.jsonp?cb=_JSONP_e&client_id=me", 1},
+				{"DELETE", "/clients/me.jsonp?cb=_JSONP_e", 2},
+			} {
+				m := jsonp(t, do(t, s, c.method, c.path, "", nil).wantStatus(t, 200), "_JSONP_e")
+				if got := num(t, m["return_code"]); got != c.want {
+					t.Fatalf("%s %s: got return_code %d, want %d", c.method, c.path, got, c.want)
+				}
+			}
+		})
+		t.Run("invalid callback", func(t *testing.T) {
+			for _, cb := range []string{"alert", "_jsonp_x", "_JSONP_a(1)", "_JSONP_</script>", "_JSONP_" + strings.Repeat("z", 58), "", "_JSONP_a b", "_JSONP_é"} {
+				for _, c := range []struct{ method, path string }{
+					{"GET", "/channels/a.jsonp"},
+					{"POST", "/channels/a.jsonp?content=must-not-be-stored"},
+					{"POST", "/channels.jsonp?channel_id=must-not-exist"},
+					{"DELETE", "/channels/a.jsonp"},
+					{"PUT", "/channels/a.jsonp"},
+				} {
+					r := do(t, s, c.method, c.path+sep(c.path)+"cb="+url.QueryEscape(cb), "", nil).wantStatus(t, 200)
+					if string(r.Body) != "/* invalid JSONP callback name */" {
+						t.Fatalf("cb %q on %s %s: got %q, want the fixed comment", cb, c.method, c.path, r.Body)
+					}
+					if ct := r.Header.Get("Content-Type"); ct != "application/javascript" {
+						t.Fatalf("cb %q: got Content-Type %q, want application/javascript", cb, ct)
+					}
+					if r.Header.Get("X-Content-Type-Options") != "nosniff" {
+						t.Fatalf("cb %q: got no nosniff header", cb)
+					}
+				}
+			}
+			// Nothing was done.
+			rr := readNow(t, s, []string{"a"}, "")
+			if len(rr.Messages["a"]) != 1 {
+				t.Fatalf("after invalid callbacks: got %d messages, want 1 (nothing published)", len(rr.Messages["a"]))
+			}
+			post(t, s, "/channels.json", url.Values{"channel_id": {"must-not-exist"}}).wantCode(t, 1)
+		})
+		t.Run("callback before format and method", func(t *testing.T) {
+			// A bad cb on a .jsonp path wins over everything else.
+			r := get(t, s, "/channels/bad%7C%01.jsonp?cb=nope&client_id=")
+			if string(r.Body) != "/* invalid JSONP callback name */" {
+				t.Fatalf("got %q, want the invalid callback comment", r.Body)
+			}
+		})
+	})
+}
+
+func sep(p string) string {
+	if strings.Contains(p, "?") {
+		return "&"
+	}
+	return "?"
+}
+
+func TestQuoteJSON(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e engine) {
+		s := e.start(t, "--quote-json", "--http-timeout=1")
+		registerChannel(t, s, "q")
+		evil := "*/ alert(1); /* </script> a/b \u2028"
+		publish(t, s, "q", evil)
+		check := func(t *testing.T, r reply) {
+			t.Helper()
+			b := string(r.Body)
+			if !strings.HasPrefix(b, "/*-secure-") || !strings.HasSuffix(b, "*/") {
+				t.Fatalf("quoted body %q: want /*-secure- ... */", b)
+			}
+			inner := b[len("/*-secure-") : len(b)-len("*/")]
+			if strings.Contains(inner, "*/") {
+				t.Fatalf("quoted body %q: the content closes the comment early", b)
+			}
+			if strings.Contains(inner, "/") && !strings.Contains(inner, `\/`) {
+				t.Fatalf("quoted body %q: got a raw /, want \\/", b)
+			}
+			if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+				t.Fatalf("got Content-Type %q, want application/json", ct)
+			}
+		}
+		r := get(t, s, "/channels/q.json")
+		check(t, r)
+		if got := contents(r.read(t).Messages["q"]); len(got) != 1 || got[0] != evil {
+			t.Fatalf("content through quote-json: got %q, want %q", got, evil)
+		}
+		// Errors and other replies are quoted too.
+		check(t, get(t, s, "/channels/missing.json"))
+		check(t, get(t, s, "/nope/a/b"))
+		check(t, post(t, s, "/channels.json", url.Values{"channel_id": {"*/x/"}}))
+		check(t, post(t, s, "/channels/q.json", url.Values{"content": {"*/"}}))
+		// JSON-P is never quoted.
+		r = get(t, s, "/channels/q.jsonp")
+		m := jsonp(t, r, "_JSONP_comet_cb")
+		if num(t, m["return_code"]) != 1 || strings.HasPrefix(string(r.Body), "/*-secure-") {
+			t.Fatalf("JSON-P with --quote-json: got %q, want an unquoted JSON-P body", r.Body)
+		}
+	})
+}
