@@ -122,3 +122,66 @@ func BenchmarkPublishWakeEncode10k(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/held, "ns/waiter")
 	b.ReportMetric(float64(bytes)/float64(n)/held, "B/reply")
 }
+
+// BenchmarkPublishWakeShared10k: the wake side of parked polls that wait
+// for the same reply (sharedAnswers): after one publish to a channel 10,000
+// polls hold with the same since, each poll leaves the Hub and takes its
+// answer; the first reads and encodes, the others share its bytes. Only
+// the wake side is timed (the polls are re-armed with the timer stopped);
+// allocs/op ÷ 10,000 is the allocations per woken waiter.
+func BenchmarkPublishWakeShared10k(b *testing.B) {
+	const held = 10000
+	hub := comet.NewHub(0)
+	eng := memengine.New(memengine.Options{}, hub)
+	defer eng.Close()
+	svc := comet.NewService(eng, hub, time.Minute, 0)
+	defer svc.Close()
+	h := New(svc, Options{})
+	ctx := context.Background()
+	if err := eng.RegisterChannel(ctx, "ch", comet.ChannelOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	first, err := eng.Read(ctx, comet.ReadQuery{Channels: []string{"ch"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	since := first.LastID
+	prs := make([]*parkedRead, held)
+	n, bytes := 0, 0
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		for i := range prs {
+			hold, _, err := svc.Begin(ctx, comet.ReadQuery{Channels: []string{"ch"}, Since: since}, func(comet.WakeReason) {})
+			if err != nil || hold == nil || hold.Done() {
+				b.Fatalf("begin: got %v, %v; want a held poll", hold, err)
+			}
+			pr := &parkedRead{h: h, o: out{format: formatJSON, read: true}, hold: hold, keepAlive: true}
+			pr.key = pr.shareKey()
+			prs[i] = pr
+		}
+		n++
+		if _, err := eng.Publish(ctx, "ch", "message "+strconv.Itoa(n)); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		for _, pr := range prs {
+			svc.Cancel(pr.hold)
+			now := time.Now()
+			gen := hub.Generation()
+			a, ok := h.shared.get(pr.key, gen, now)
+			if !ok {
+				res, _ := svc.Finish(ctx, pr.hold, comet.WakeMessage)
+				a = sharedAnswer{resp: pr.response(&res), messages: countMessages(&res)}
+				h.shared.put(pr.key, gen, now, a)
+				since = res.LastID
+			}
+			if a.messages != 1 {
+				b.Fatalf("got %d messages, want 1", a.messages)
+			}
+			bytes += len(a.resp)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/held, "ns/waiter")
+	b.ReportMetric(float64(bytes)/float64(n)/held, "B/reply")
+}
