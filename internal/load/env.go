@@ -68,9 +68,22 @@ func (e *Env) source(i int) string {
 	return e.Sources[i%len(e.Sources)]
 }
 
-// Goroutines asks the debug build for its goroutine count (-1 without one).
+// goroutineCounter is a protocol whose server reports its goroutines.
+type goroutineCounter interface {
+	Goroutines(c *Conn) (int, error)
+}
+
+// Goroutines asks the debug build for the server's goroutine count, or
+// else the server itself (our /status.json); -1 when neither can tell.
 func (e *Env) Goroutines() int {
 	if e.DebugAddr == "" {
+		if gc, ok := e.Proto.(goroutineCounter); ok {
+			c := NewConn(e.Addr, "")
+			defer c.Close()
+			if n, err := gc.Goroutines(c); err == nil {
+				return n
+			}
+		}
 		return -1
 	}
 	r, err := debugGet(e.DebugAddr, "/debug/pprof/goroutine?debug=1")

@@ -73,6 +73,15 @@ func TestChurnAgainstRealServer(t *testing.T) {
 	if r.Metrics["churned_polls"] < 1 {
 		t.Errorf("got %v churned polls, want some", r.Metrics["churned_polls"])
 	}
+	// Abandoned polls leave nothing behind: the server's goroutines (from
+	// /status.json) come back to where they were, give or take the tool's
+	// own status connection.
+	before, okB := r.Metrics["goroutines_before"]
+	after, okA := r.Metrics["goroutines_after"]
+	t.Logf("server goroutines: %v before, %v after %v abandoned polls", before, after, r.Metrics["churned_polls"])
+	if !okB || !okA || after > before+2 {
+		t.Errorf("got goroutines %v -> %v (present %v %v), want back to the start", before, after, okB, okA)
+	}
 	if len(r.Series) < 2 || r.Series[0].RSS <= 0 {
 		t.Errorf("got series %+v, want at least 2 readings with RSS", r.Series)
 	}

@@ -129,6 +129,23 @@ func (ours) Held(c *Conn) (int, error) {
 	return *st.Held, nil
 }
 
+// Goroutines reads the count /status.json gives (--enable-status).
+func (ours) Goroutines(c *Conn) (int, error) {
+	r, err := c.Do("GET", "/status.json", nil, nil, ioTimeout)
+	if err != nil {
+		return -1, err
+	}
+	var st struct {
+		Status struct {
+			Goroutines *int `json:"goroutines"`
+		} `json:"status"`
+	}
+	if json.Unmarshal(r.Body, &st) != nil || st.Status.Goroutines == nil {
+		return -1, errors.New("no goroutine count in /status.json")
+	}
+	return *st.Status.Goroutines, nil
+}
+
 func returnCode(b []byte) (int, error) {
 	var v struct {
 		ReturnCode int `json:"return_code"`
