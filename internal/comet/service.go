@@ -130,7 +130,7 @@ func (s *Service) Begin(ctx context.Context, q ReadQuery, wake func(WakeReason))
 	if err != nil || res.HasMessages() {
 		return nil, res, err
 	}
-	q.Channels = readable(res)
+	q.Channels = readable(q.Channels, res)
 	q.Since = res.Since
 	var p *Poll
 	if wake != nil {
@@ -196,7 +196,21 @@ func (s *Service) Finish(ctx context.Context, h *Hold, reason WakeReason) (ReadR
 }
 
 // readable lists the channels a read returned: the ones the hold watches.
-func readable(r ReadResult) []string {
+// When every channel asked for was returned (the usual case) it reuses the
+// query's list instead of allocating one per held poll.
+func readable(asked []string, r ReadResult) []string {
+	if len(asked) == len(r.Channels) {
+		same := true
+		for i := range asked {
+			if asked[i] != r.Channels[i].Channel {
+				same = false
+				break
+			}
+		}
+		if same {
+			return asked
+		}
+	}
 	out := make([]string, len(r.Channels))
 	for i, c := range r.Channels {
 		out[i] = c.Channel

@@ -67,7 +67,10 @@ func encodeRead(slash bool, res *comet.ReadResult) []byte {
 	for _, c := range res.Channels {
 		size += len(c.Channel) + 8
 		for _, m := range c.Messages {
-			size += len(m.Content) + 64
+			// 64: the fields around the content; len/4: room for escapes
+			// (quotes of JSON-in-JSON content, and <, > and &, which become
+			// 6 bytes), so the buffer rarely grows.
+			size += len(m.Content) + len(m.Content)/4 + 64
 		}
 	}
 	b := make([]byte, 0, size)

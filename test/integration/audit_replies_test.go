@@ -130,7 +130,7 @@ func TestAuditSIGINTAnswersHeldPolls(t *testing.T) {
 			t.Fatal(err)
 		}
 		rr := wait(t, json, holdBound).read(t)
-		if len(rr.Messages["a"]) != 0 || rr.Since != rr.LastID {
+		if len(rr.Messages["a"]) != 0 || rr.LastID < rr.Since {
 			t.Fatalf("poll at SIGINT: got %+v, want the empty result", rr)
 		}
 		if b := string(wait(t, jsonp, holdBound).Body); !strings.HasPrefix(b, "/**/_JSONP_comet_cb({") {

@@ -120,7 +120,7 @@ func TestShutdownAnswersHeldPolls(t *testing.T) {
 		go func() { exited <- s.Stop() }()
 		for i, p := range polls {
 			rr := wait(t, p, holdBound).read(t)
-			if len(rr.Messages["a"]) != 0 || rr.Since != rr.LastID {
+			if len(rr.Messages["a"]) != 0 || rr.LastID < rr.Since {
 				t.Fatalf("poll %d at shutdown: got %+v, want the empty result", i, rr)
 			}
 		}
