@@ -1,0 +1,122 @@
+package parking
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// echoServer answers "GET x" with "ok x\n", parks "HOLD", hands "PASS" off.
+type echoServer struct {
+	lot  *Lot
+	held chan *Spot
+}
+
+func (e *echoServer) Serve(c net.Conn, data []byte) Outcome {
+	req := strings.TrimSpace(string(data))
+	switch {
+	case req == "HOLD":
+		s, err := e.lot.Park(c, nil, nil)
+		if err != nil {
+			return Outcome{Resp: []byte("park failed\n"), Close: true}
+		}
+		e.held <- s
+		return Outcome{Parked: true}
+	case req == "PASS":
+		return Outcome{HandOff: true}
+	case req == "BYE":
+		return Outcome{Resp: []byte("bye\n"), Close: true}
+	}
+	return Outcome{Resp: []byte("ok " + req + "\n")}
+}
+
+func TestNativeServerKeepsConnections(t *testing.T) {
+	e := &echoServer{held: make(chan *Spot, 1)}
+	lot, err := New(Options{Workers: 2, Server: e, IdleTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.lot = lot
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := lot.Listen(inner)
+	defer ln.Close()
+	defer lot.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(client)
+	client.SetDeadline(time.Now().Add(10 * time.Second))
+
+	// A held poll answered with keep-alive stays in the Lot ...
+	spot, err := lot.Park(server, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spot.Answer([]byte("first\n"), true)
+	if line, _ := r.ReadString('\n'); line != "first\n" {
+		t.Fatalf("got %q, want first", line)
+	}
+	// ... and its next requests are served by the Server, without net/http.
+	for _, req := range []string{"a", "b"} {
+		io.WriteString(client, req+"\r\n")
+		if line, _ := r.ReadString('\n'); line != "ok "+req+"\n" {
+			t.Fatalf("got %q, want ok %s", line, req)
+		}
+	}
+	// A request that is held again parks on the same connection.
+	io.WriteString(client, "HOLD\r\n")
+	var again *Spot
+	select {
+	case again = <-e.held:
+	case <-time.After(5 * time.Second):
+		t.Fatal("HOLD was not parked within 5s")
+	}
+	if got := lot.Parked(); got != 1 {
+		t.Fatalf("got %d parked, want 1", got)
+	}
+	again.Answer([]byte("second\n"), true)
+	if line, _ := r.ReadString('\n'); line != "second\n" {
+		t.Fatalf("got %q, want second", line)
+	}
+	// What the Server does not serve goes to net/http (here: Accept), replayed.
+	io.WriteString(client, "PASS\r\n")
+	back, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(back, buf); err != nil || string(buf) != "PASS\r\n" {
+		t.Fatalf("got %q, %v, want the request replayed", buf, err)
+	}
+	back.Close()
+
+	// An idle connection is closed after the idle timeout.
+	c2, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	s2, _ := ln.Accept()
+	sp2, err := lot.Park(s2, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp2.Answer([]byte("x\n"), true)
+	c2.SetReadDeadline(time.Now().Add(10 * time.Second))
+	data, _ := io.ReadAll(c2)
+	if string(data) != "x\n" {
+		t.Fatalf("got %q, want the answer then EOF at the idle timeout", data)
+	}
+}
