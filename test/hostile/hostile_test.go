@@ -15,22 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/simple-comet/simple-comet/internal/testserver"
 	"github.com/simple-comet/simple-comet/test/rawhttp"
 )
 
-func TestMain(m *testing.M) {
-	code := testserver.Main(m)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			os.Stderr.WriteString("goleak: " + err.Error() + "\n")
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testserver.MainNoLeaks(m)) }
 
 const (
 	bodyLimit      = 64 << 10

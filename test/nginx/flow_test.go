@@ -16,23 +16,12 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/simple-comet/simple-comet/client"
 	"github.com/simple-comet/simple-comet/internal/testredis"
 	"github.com/simple-comet/simple-comet/internal/testserver"
 )
 
-func TestMain(m *testing.M) {
-	code := testserver.Main(m)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			os.Stderr.WriteString("goleak: " + err.Error() + "\n")
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testserver.MainNoLeaks(m)) }
 
 // hold is the server's --http-timeout in these tests: short, so that the
 // timeout case runs quickly, and well below the file's proxy_read_timeout.
