@@ -36,17 +36,34 @@ func NewService(e Engine, h *Hub, hold, keepAlive time.Duration) *Service {
 // KeepAliveInterval picks the touch period for the given expiry timeouts: a
 // quarter of the shorter one, within [10ms, 10s]; 0 when neither expires.
 func KeepAliveInterval(channelTimeout, sessionTimeout time.Duration) time.Duration {
-	d := time.Duration(0)
-	for _, t := range []time.Duration{channelTimeout, sessionTimeout} {
-		if t > 0 && (d == 0 || t < d) {
-			d = t
-		}
-	}
+	d := ShorterTimeout(channelTimeout, sessionTimeout)
 	if d == 0 {
 		return 0
 	}
-	d /= 4
-	return min(max(d, 10*time.Millisecond), 10*time.Second)
+	return min(max(d/4, 10*time.Millisecond), 10*time.Second)
+}
+
+// SweepInterval is how often an engine looks for expired channels and
+// clients: a tenth of the shorter timeout, within [10ms, 1s]; 0 when
+// nothing expires.
+func SweepInterval(channelTimeout, sessionTimeout time.Duration) time.Duration {
+	d := ShorterTimeout(channelTimeout, sessionTimeout)
+	if d == 0 {
+		return 0
+	}
+	return min(max(d/10, 10*time.Millisecond), time.Second)
+}
+
+// ShorterTimeout is the shorter of two timeouts, 0 meaning never; 0 when
+// both are 0.
+func ShorterTimeout(a, b time.Duration) time.Duration {
+	switch {
+	case a <= 0:
+		return max(b, 0)
+	case b <= 0 || a < b:
+		return a
+	}
+	return b
 }
 
 func (s *Service) keepAlive(every time.Duration) {

@@ -9,16 +9,7 @@ import (
 // sweepInterval is a tenth of the shorter timeout, within [10ms, 1s]; 0 when
 // nothing expires.
 func sweepInterval(o Options) time.Duration {
-	d := time.Duration(0)
-	for _, t := range []time.Duration{o.ChannelTimeout, o.SessionTimeout} {
-		if t > 0 && (d == 0 || t < d) {
-			d = t
-		}
-	}
-	if d == 0 {
-		return 0
-	}
-	return min(max(d/10, 10*time.Millisecond), time.Second)
+	return comet.SweepInterval(o.ChannelTimeout, o.SessionTimeout)
 }
 
 func (e *Engine) sweeper(every time.Duration) {

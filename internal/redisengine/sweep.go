@@ -3,6 +3,8 @@ package redisengine
 import (
 	"context"
 	"time"
+
+	"github.com/simple-comet/simple-comet/internal/comet"
 )
 
 // sweepBatch is how many expired channels one sweep script removes per
@@ -13,16 +15,7 @@ const sweepBatch = 500
 // nothing expires. Reads judge expiry exactly by themselves; the sweep frees
 // the memory and rings the delete doorbells that wake held polls.
 func sweepInterval(o Options) time.Duration {
-	d := time.Duration(0)
-	for _, t := range []time.Duration{o.ChannelTimeout, o.SessionTimeout} {
-		if t > 0 && (d == 0 || t < d) {
-			d = t
-		}
-	}
-	if d == 0 {
-		return 0
-	}
-	return min(max(d/10, 10*time.Millisecond), time.Second)
+	return comet.SweepInterval(o.ChannelTimeout, o.SessionTimeout)
 }
 
 // sweeper runs on every node; the sweeps are idempotent, so whichever node
