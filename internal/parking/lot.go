@@ -156,7 +156,7 @@ type Spot struct {
 	id    uint64
 	gone  func()
 	state atomic.Int32
-	idle  *time.Timer
+	since atomic.Int64 // UnixNano when it went idle
 }
 
 const (
@@ -168,8 +168,14 @@ const (
 func (l *Lot) watch() {
 	defer l.wg.Done()
 	events := make([]syscall.EpollEvent, 128)
+	every := min(max(l.idleTimeout/10, 10*time.Millisecond), time.Second)
+	lastSweep := time.Now()
 	for {
-		n, err := syscall.EpollWait(l.epfd, events, -1)
+		n, err := syscall.EpollWait(l.epfd, events, int(every/time.Millisecond))
+		if now := time.Now(); now.Sub(lastSweep) >= every {
+			lastSweep = now
+			l.sweepIdle(now)
+		}
 		if err != nil {
 			if err == syscall.EINTR {
 				continue
@@ -209,7 +215,6 @@ func (l *Lot) event(s *Spot, ev uint32) {
 			return
 		}
 		if s.state.CompareAndSwap(spotIdle, spotServing) {
-			s.idle.Stop()
 			l.Submit(func() { l.serveNext(s) })
 		}
 	}
@@ -219,10 +224,25 @@ func (l *Lot) event(s *Spot, ev uint32) {
 func (l *Lot) drop(s *Spot) {
 	s.state.Store(spotGone)
 	l.unregister(s)
-	if s.idle != nil {
-		s.idle.Stop()
-	}
 	s.conn.Close()
+}
+
+// sweepIdle closes the connections idle for longer than the idle timeout.
+func (l *Lot) sweepIdle(now time.Time) {
+	cutoff := now.Add(-l.idleTimeout).UnixNano()
+	var old []*Spot
+	l.mu.Lock()
+	for _, s := range l.spots {
+		if s.state.Load() == spotIdle && s.since.Load() < cutoff {
+			old = append(old, s)
+		}
+	}
+	l.mu.Unlock()
+	for _, s := range old {
+		if s.state.CompareAndSwap(spotIdle, spotGone) {
+			l.drop(s)
+		}
+	}
 }
 
 // Drain waits until no held poll is parked or the deadline passes.
@@ -348,12 +368,8 @@ func (l *Lot) Park(c net.Conn, buffered []byte, gone func()) (*Spot, error) {
 	return s, nil
 }
 
-// writeWait bounds how long a worker waits on a slow client before the
-// rest of the write moves to a goroutine of its own.
-const (
-	writeWait    = 20 * time.Millisecond
-	writeTimeout = 10 * time.Second
-)
+// writeTimeout bounds the write of an answer to a slow client.
+const writeTimeout = 10 * time.Second
 
 // Answer writes resp and then keeps the connection for its next request
 // (keepAlive) or closes it. It returns false when the client had already
@@ -368,30 +384,50 @@ func (s *Spot) Answer(resp []byte, keepAlive bool) bool {
 }
 
 // send writes resp and then runs then; on a write error the connection is
-// dropped instead.
+// dropped instead. The first attempt is one non-blocking write(2) on the
+// descriptor (the Lot owns the connection now); only a client too slow to
+// take it all at once gets a goroutine that finishes the write with a
+// deadline.
 func (l *Lot) send(s *Spot, resp []byte, then func()) {
-	c := s.conn
-	_ = c.SetWriteDeadline(time.Now().Add(writeWait))
-	n, err := c.Write(resp)
-	if err != nil {
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			go func() {
-				_ = c.SetWriteDeadline(time.Now().Add(writeTimeout))
-				if _, err := c.Write(resp[n:]); err != nil {
-					l.drop(s)
-					return
-				}
-				_ = c.SetWriteDeadline(time.Time{})
-				then()
-			}()
-			return
-		}
+	n, err := writeNow(s.fd, resp)
+	if err == nil && n == len(resp) {
+		then()
+		return
+	}
+	if err != nil && err != syscall.EAGAIN {
 		l.drop(s)
 		return
 	}
-	_ = c.SetWriteDeadline(time.Time{})
-	then()
+	c := s.conn
+	rest := resp[n:]
+	go func() {
+		_ = c.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if _, err := c.Write(rest); err != nil {
+			l.drop(s)
+			return
+		}
+		_ = c.SetWriteDeadline(time.Time{})
+		then()
+	}()
+}
+
+// writeNow writes what the socket takes without waiting.
+func writeNow(fd int, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := syscall.Write(fd, b[n:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if m <= 0 {
+			return n, syscall.EAGAIN
+		}
+		n += m
+	}
+	return n, nil
 }
 
 // afterWrite keeps an answered connection: in the Lot when it has a
@@ -409,17 +445,10 @@ func (l *Lot) afterWrite(s *Spot, keepAlive bool) {
 	}
 }
 
-// idleWait arms s for its next request, closing it after the idle timeout.
+// idleWait arms s for its next request; the watcher closes it after the
+// idle timeout.
 func (l *Lot) idleWait(s *Spot) {
-	if s.idle == nil {
-		s.idle = time.AfterFunc(l.idleTimeout, func() {
-			if s.state.CompareAndSwap(spotIdle, spotGone) {
-				l.drop(s)
-			}
-		})
-	} else {
-		s.idle.Reset(l.idleTimeout)
-	}
+	s.since.Store(time.Now().UnixNano())
 	s.state.Store(spotIdle)
 	if !l.arm(s, syscall.EPOLLIN|evHangUp) {
 		if s.state.CompareAndSwap(spotIdle, spotGone) {
