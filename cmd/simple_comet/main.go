@@ -108,6 +108,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			ll = lot.Listen(ll)
 		}
 		log.Info("listening on "+l.Addr().String(), "addr", l.Addr().String(), "engine", engine.Name(), "node", cfg.NodeID, "version", version)
+		// The same line, plain, on stdout: scripts that start the server
+		// with --http-port=0 read the port from whichever stream they watch.
+		fmt.Fprintf(stdout, "listening on %s\n", l.Addr())
 		serving.Add(1)
 		go func() {
 			defer serving.Done()
