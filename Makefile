@@ -23,10 +23,10 @@ check:
 	$(GO) vet ./...
 
 unit:
-	$(GO) test -race -timeout 20m $(LIGHT)
+	$(GO) test -race -count=1 -timeout 20m $(LIGHT)
 
 heavy:
-	$(if $(HEAVY),$(GO) test -race -p 1 -timeout 30m $(HEAVY),@echo "no heavy packages")
+	$(if $(HEAVY),$(GO) test -race -count=1 -p 1 -timeout 30m $(HEAVY),@echo "no heavy packages")
 
 test: deps check unit heavy
 
