@@ -30,6 +30,13 @@ func (e *Engine) RegisterChannel(ctx context.Context, name string, opts comet.Ch
 		opts.MaxMessages = e.opts.DefaultMaxMessages
 	}
 	v, err := e.run(ctx, scriptRegisterChannel, ms(e.opts.ChannelTimeout), e.opts.MaxChannels, name, flag(opts.UseSessions), opts.MaxMessages)
+	return registered(scriptRegisterChannel, v, err, comet.ErrChannelExists)
+}
+
+// registered maps a registration script's status to the domain's errors:
+// exists for a name already registered, ErrCapacity when the limit is
+// reached.
+func registered(s *script, v any, err error, exists error) error {
 	if err != nil {
 		return err
 	}
@@ -37,11 +44,11 @@ func (e *Engine) RegisterChannel(ctx context.Context, name string, opts comet.Ch
 	case int64(stOK):
 		return nil
 	case int64(stConflict):
-		return comet.ErrChannelExists
+		return exists
 	case int64(stFull):
 		return comet.ErrCapacity
 	}
-	return unexpected(scriptRegisterChannel, v)
+	return unexpected(s, v)
 }
 
 // DeleteChannel implements comet.Engine. The script rings the delete
@@ -80,18 +87,7 @@ func (e *Engine) Publish(ctx context.Context, channel, content string) (comet.Me
 // RegisterClient implements comet.Engine.
 func (e *Engine) RegisterClient(ctx context.Context, id string) error {
 	v, err := e.run(ctx, scriptRegisterClient, ms(e.opts.SessionTimeout), e.opts.MaxClients, id)
-	if err != nil {
-		return err
-	}
-	switch v {
-	case int64(stOK):
-		return nil
-	case int64(stConflict):
-		return comet.ErrClientExists
-	case int64(stFull):
-		return comet.ErrCapacity
-	}
-	return unexpected(scriptRegisterClient, v)
+	return registered(scriptRegisterClient, v, err, comet.ErrClientExists)
 }
 
 // DeleteClient implements comet.Engine.
