@@ -75,7 +75,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	var lot *parking.Lot
 	if cfg.LeanPolls {
-		if lot, err = parking.New(parking.Options{Workers: max(4, 2*runtime.GOMAXPROCS(0)), IdleTimeout: cfg.HTTPTimeout}); err != nil {
+		if lot, err = parking.New(parking.Options{
+			Workers: max(4, 2*runtime.GOMAXPROCS(0)), IdleTimeout: cfg.HTTPTimeout,
+			// The embedded engine never blocks: its requests are served on
+			// the Lot's event loop. Redis calls wait for the network, so
+			// they run on the workers.
+			Inline: cfg.RedisURL == "",
+		}); err != nil {
 			log.Warn("cannot park held polls; holding them in net/http", "err", err)
 			lot = nil
 		}

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -12,13 +11,14 @@ import (
 	"github.com/simple-comet/simple-comet/internal/parking"
 )
 
-// Native serves the next request of a kept-alive connection that the
-// parking Lot holds, without going back through net/http: a subscriber's
-// re-poll is read, parsed (by net/http's own parser) and run through the
-// same handler, and parked again if it must wait. Only a GET whose request
-// arrived whole in one read is served here; anything else (bodies,
-// pipelining, partial heads, other protocols) is handed to net/http with
-// the bytes already read.
+// Native serves the requests of connections that the parking Lot holds
+// idle (kept-alive after an answer, or new), without going through
+// net/http: a subscriber's re-poll or a publish is read, parsed and run
+// through the same handler, and a read that must wait is parked again.
+// Only a request that arrived whole in one read is served here (see
+// parseNative; other plain GETs are parsed by net/http's own parser);
+// anything else (chunked or partial bodies, pipelining, HTTP/1.0, other
+// protocols) is handed to net/http with the bytes already read.
 type Native struct {
 	Handler        http.Handler
 	MaxHeaderBytes int
@@ -28,23 +28,60 @@ var _ parking.Server = (*Native)(nil)
 
 // Serve implements parking.Server.
 func (n *Native) Serve(c net.Conn, data []byte) parking.Outcome {
-	head := bytes.Index(data, []byte("\r\n\r\n"))
-	if head < 0 || head+4 != len(data) || (n.MaxHeaderBytes > 0 && head > n.MaxHeaderBytes) {
-		return parking.Outcome{HandOff: true}
+	req, ok := parseNative(data, n.MaxHeaderBytes)
+	if !ok {
+		if req, ok = n.parseGET(data); !ok {
+			return parking.Outcome{HandOff: true}
+		}
 	}
-	req, err := http.ReadRequest(bufio.NewReaderSize(bytes.NewReader(data), len(data)))
-	if err != nil || req.Method != http.MethodGet || req.ProtoMajor != 1 || req.ProtoMinor != 1 ||
-		req.Host == "" || req.ContentLength != 0 || len(req.TransferEncoding) > 0 || req.Header.Get("Expect") != "" {
-		return parking.Outcome{HandOff: true}
-	}
-	req.RemoteAddr = c.RemoteAddr().String()
-	req = req.WithContext(context.WithValue(context.Background(), connKey{}, c))
-	w := &nativeWriter{conn: c, header: make(http.Header, 8)}
+	req.RemoteAddr = remoteAddr(c)
+	w := &nativeWriter{conn: c}
 	n.Handler.ServeHTTP(w, req)
 	if w.hijacked {
 		return parking.Outcome{Parked: true}
 	}
-	return parking.Outcome{Resp: w.response(req), Close: req.Close || w.header.Get("Connection") == "close"}
+	return parking.Outcome{Resp: w.response(req), Close: req.Close || w.Header().Get("Connection") == "close"}
+}
+
+// parseGET reads, with net/http's parser, a GET that parseNative leaves
+// (an escaped path, say).
+func (n *Native) parseGET(data []byte) (*http.Request, bool) {
+	head := bytes.Index(data, []byte("\r\n\r\n"))
+	if head < 0 || head+4 != len(data) || (n.MaxHeaderBytes > 0 && head > n.MaxHeaderBytes) {
+		return nil, false
+	}
+	req, err := http.ReadRequest(bufio.NewReaderSize(bytes.NewReader(data), len(data)))
+	if err != nil || req.Method != http.MethodGet || req.ProtoMajor != 1 || req.ProtoMinor != 1 ||
+		req.Host == "" || req.ContentLength != 0 || len(req.TransferEncoding) > 0 || req.Header.Get("Expect") != "" {
+		return nil, false
+	}
+	return req, true
+}
+
+// remoteAddr is c's peer address, formatted once per connection.
+func remoteAddr(c net.Conn) string {
+	if a, ok := c.(interface{ RemoteAddrString() string }); ok {
+		return a.RemoteAddrString()
+	}
+	return c.RemoteAddr().String()
+}
+
+// connOf is the connection a request came on: from the context under
+// net/http, from the nativeWriter (however wrapped) under Native.
+func connOf(w http.ResponseWriter, r *http.Request) net.Conn {
+	if c, ok := r.Context().Value(connKey{}).(net.Conn); ok {
+		return c
+	}
+	for {
+		switch x := w.(type) {
+		case *nativeWriter:
+			return x.conn
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return nil
+		}
+	}
 }
 
 // nativeWriter collects a response for Native.
@@ -56,7 +93,12 @@ type nativeWriter struct {
 	hijacked bool
 }
 
-func (w *nativeWriter) Header() http.Header { return w.header }
+func (w *nativeWriter) Header() http.Header {
+	if w.header == nil {
+		w.header = make(http.Header, 8)
+	}
+	return w.header
+}
 
 func (w *nativeWriter) WriteHeader(code int) {
 	if w.status == 0 {
@@ -80,15 +122,19 @@ func (w *nativeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, errors.New("already hijacked")
 	}
 	w.hijacked = true
-	return w.conn, bufio.NewReadWriter(bufio.NewReaderSize(bytes.NewReader(nil), 16), nil), nil
+	return w.conn, emptyRW, nil
 }
+
+// emptyRW is what a native Hijack returns besides the connection: nothing
+// was read ahead, and nothing is ever read from it.
+var emptyRW = bufio.NewReadWriter(bufio.NewReaderSize(bytes.NewReader(nil), 16), nil)
 
 // response is the whole HTTP/1.1 response, as net/http would write it.
 func (w *nativeWriter) response(req *http.Request) []byte {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	h := w.header
+	h := w.Header()
 	if h.Get("Content-Length") == "" && w.status != http.StatusNoContent && w.status != http.StatusNotModified {
 		h.Set("Content-Length", strconv.Itoa(w.body.Len()))
 	}

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -37,11 +36,11 @@ type parkedRead struct {
 }
 
 // parkable reports whether this request's connection can be parked.
-func (h *Handler) parkable(r *http.Request) bool {
+func (h *Handler) parkable(w http.ResponseWriter, r *http.Request) bool {
 	if h.opts.Lot == nil || r.ProtoMajor != 1 || r.ProtoMinor < 1 {
 		return false
 	}
-	c, _ := r.Context().Value(connKey{}).(net.Conn)
+	c := connOf(w, r)
 	return c != nil && parking.Parkable(c)
 }
 

@@ -37,7 +37,7 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request, o *out, list stri
 	since, _ := p.get("since")
 	q.Since = parseSince(since)
 
-	if h.parkable(r) {
+	if h.parkable(w, r) {
 		h.readParked(w, r, o, q)
 		return
 	}

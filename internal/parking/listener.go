@@ -118,7 +118,18 @@ type conn struct {
 	net.Conn
 	home   *listener
 	prefix []byte
-	spot   *Spot // while the Lot knows it
+	spot   *Spot  // while the Lot knows it
+	remote string // RemoteAddr().String(), once asked for
+}
+
+// RemoteAddrString is RemoteAddr().String(), formatted once.
+func (c *conn) RemoteAddrString() string {
+	if c.remote == "" {
+		if a := c.RemoteAddr(); a != nil {
+			c.remote = a.String()
+		}
+	}
+	return c.remote
 }
 
 func (c *conn) Read(b []byte) (int, error) {

@@ -3,6 +3,7 @@ package parking
 import (
 	"errors"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -13,9 +14,10 @@ import (
 // cannot give its file descriptor).
 var ErrNotParkable = errors.New("parking: connection cannot be parked")
 
-// Server serves a request that arrived on an idle kept-alive connection of
-// the Lot, so that a re-poll does not go back through net/http. data is
-// what one read returned; Serve decides what happens next.
+// Server serves a request that arrived on a connection the Lot holds idle
+// (a kept-alive connection after an answer, or a new one from a native
+// listener), so that it does not go through net/http. data is what one
+// read returned; Serve decides what happens next.
 type Server interface {
 	Serve(c net.Conn, data []byte) Outcome
 }
@@ -28,12 +30,14 @@ type Outcome struct {
 	HandOff bool   // not served: give the connection to net/http, data replayed first
 }
 
-// Lot is the set of parked connections, the watcher and the workers that
-// answer them.
+// Lot is the set of parked and idle connections, the event loop that
+// watches them and the workers that run blocking work.
 type Lot struct {
-	epfd   int
-	pipeR  int
-	pipeW  int
+	epfd  int
+	epf   *os.File // epfd, waited on through the runtime's poller
+	pipeR int
+	pipeW int
+
 	mu     sync.Mutex
 	spots  map[uint64]*Spot
 	nextID uint64
@@ -42,12 +46,21 @@ type Lot struct {
 
 	idleTimeout time.Duration
 	server      Server
+	inline      bool
 
+	// The loop's queue (Options.Inline): work posted to the loop.
+	lmu      sync.Mutex
+	lqueue   []func()
+	sleeping bool // the loop waits in the poller: post must wake it
+	lstopped bool
+
+	// The workers' queue.
 	qmu     sync.Mutex
 	qcond   *sync.Cond
 	queue   []func()
 	stopped bool
 
+	stop      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 }
@@ -60,6 +73,11 @@ type Options struct {
 	Server Server
 	// IdleTimeout closes a connection idle in the Lot (default 30s).
 	IdleTimeout time.Duration
+	// Inline runs the Server, answers and hang-ups on the event loop
+	// itself, as an event-driven server does: no hand-off between threads
+	// per request. Only for a Server and callbacks that never block (the
+	// in-memory engine); otherwise they run on the workers.
+	Inline bool
 }
 
 // New starts a Lot.
@@ -77,15 +95,24 @@ func New(o Options) (*Lot, error) {
 		o.IdleTimeout = 30 * time.Second
 	}
 	l := &Lot{epfd: epfd, pipeR: p[0], pipeW: p[1], spots: make(map[uint64]*Spot), nextID: 1,
-		idleTimeout: o.IdleTimeout, server: o.Server}
+		idleTimeout: o.IdleTimeout, server: o.Server, inline: o.Inline, stop: make(chan struct{})}
 	l.qcond = sync.NewCond(&l.qmu)
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: 0}
 	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, l.pipeR, &ev); err != nil {
 		l.closeFDs()
 		return nil, err
 	}
-	l.wg.Add(1)
-	go l.watch()
+	// The loop never blocks in epoll_wait: it waits for the epoll
+	// descriptor to become readable in the runtime's poller, so no thread
+	// is tied up and the scheduler is not disturbed by a blocking call.
+	if err := syscall.SetNonblock(epfd, true); err != nil {
+		l.closeFDs()
+		return nil, err
+	}
+	l.epf = os.NewFile(uintptr(epfd), "parking-epoll")
+	l.wg.Add(2)
+	go l.loop()
+	go l.sweep()
 	for range max(o.Workers, 1) {
 		l.wg.Add(1)
 		go l.work()
@@ -97,7 +124,11 @@ func New(o Options) (*Lot, error) {
 func (l *Lot) SetServer(s Server) { l.server = s }
 
 func (l *Lot) closeFDs() {
-	syscall.Close(l.epfd)
+	if l.epf != nil {
+		l.epf.Close()
+	} else {
+		syscall.Close(l.epfd)
+	}
 	syscall.Close(l.pipeR)
 	syscall.Close(l.pipeW)
 }
@@ -106,8 +137,13 @@ func (l *Lot) closeFDs() {
 // connections are not counted).
 func (l *Lot) Parked() int { return int(l.held.Load()) }
 
-// Submit runs f on a worker. After Close, f is dropped.
+// Submit runs f off the caller's goroutine: on the loop when the Lot is
+// Inline, else on a worker. After Close, f is dropped.
 func (l *Lot) Submit(f func()) {
+	if l.inline {
+		l.post(f)
+		return
+	}
 	l.qmu.Lock()
 	if l.stopped {
 		l.qmu.Unlock()
@@ -116,6 +152,22 @@ func (l *Lot) Submit(f func()) {
 	l.queue = append(l.queue, f)
 	l.qmu.Unlock()
 	l.qcond.Signal()
+}
+
+// post queues f for the loop and wakes the loop if it waits.
+func (l *Lot) post(f func()) {
+	l.lmu.Lock()
+	if l.lstopped {
+		l.lmu.Unlock()
+		return
+	}
+	l.lqueue = append(l.lqueue, f)
+	wake := l.sleeping
+	l.sleeping = false
+	l.lmu.Unlock()
+	if wake {
+		syscall.Write(l.pipeW, []byte{1})
+	}
 }
 
 func (l *Lot) work() {
@@ -140,91 +192,21 @@ func (l *Lot) work() {
 	}
 }
 
-const (
-	spotHeld      int32 = iota // a held poll: watching for a hang-up
-	spotAnswering              // a worker writes its answer
-	spotIdle                   // kept alive, waiting for the next request
-	spotServing                // a worker reads and serves the next request
-	spotGone                   // closed or handed back
-)
-
-// Spot is one connection known to the Lot.
-type Spot struct {
-	lot   *Lot
-	conn  *conn
-	fd    int
-	id    uint64
-	gone  func()
-	state atomic.Int32
-	since atomic.Int64 // UnixNano when it went idle
-}
-
-const (
-	evHangUp = syscall.EPOLLRDHUP | syscall.EPOLLHUP | syscall.EPOLLERR
-	evOne    = syscall.EPOLLONESHOT
-)
-
-// watch waits for events of parked and idle connections.
-func (l *Lot) watch() {
+// sweep closes, now and then, the connections idle for longer than the
+// idle timeout.
+func (l *Lot) sweep() {
 	defer l.wg.Done()
-	events := make([]syscall.EpollEvent, 128)
 	every := min(max(l.idleTimeout/10, 10*time.Millisecond), time.Second)
-	lastSweep := time.Now()
+	t := time.NewTicker(every)
+	defer t.Stop()
 	for {
-		n, err := syscall.EpollWait(l.epfd, events, int(every/time.Millisecond))
-		if now := time.Now(); now.Sub(lastSweep) >= every {
-			lastSweep = now
+		select {
+		case <-l.stop:
+			return
+		case now := <-t.C:
 			l.sweepIdle(now)
 		}
-		if err != nil {
-			if err == syscall.EINTR {
-				continue
-			}
-			return
-		}
-		for i := 0; i < n; i++ {
-			id := uint64(uint32(events[i].Fd)) | uint64(uint32(events[i].Pad))<<32
-			if id == 0 {
-				return // Close wrote to the pipe
-			}
-			l.mu.Lock()
-			s := l.spots[id]
-			l.mu.Unlock()
-			if s != nil {
-				l.event(s, events[i].Events)
-			}
-		}
 	}
-}
-
-func (l *Lot) event(s *Spot, ev uint32) {
-	switch s.state.Load() {
-	case spotHeld:
-		if s.state.CompareAndSwap(spotHeld, spotGone) {
-			l.held.Add(-1)
-			l.drop(s)
-			if s.gone != nil {
-				l.Submit(s.gone)
-			}
-		}
-	case spotIdle:
-		if ev&syscall.EPOLLIN == 0 {
-			if s.state.CompareAndSwap(spotIdle, spotGone) {
-				l.drop(s)
-			}
-			return
-		}
-		if s.state.CompareAndSwap(spotIdle, spotServing) {
-			l.Submit(func() { l.serveNext(s) })
-		}
-	}
-}
-
-// drop forgets s and closes its connection.
-func (l *Lot) drop(s *Spot) {
-	s.state.Store(spotGone)
-	l.unregister(s)
-	s.conn.Close()
 }
 
 // sweepIdle closes the connections idle for longer than the idle timeout.
@@ -256,7 +238,7 @@ func (l *Lot) Drain(deadline time.Time) bool {
 	return true
 }
 
-// Close stops the watcher and the workers (after the queued work has run)
+// Close stops the loop and the workers (after the queued work has run)
 // and closes every connection still in the Lot. Safe to call twice.
 func (l *Lot) Close() {
 	l.closeOnce.Do(func() {
@@ -265,6 +247,10 @@ func (l *Lot) Close() {
 		l.stopped = true
 		l.qmu.Unlock()
 		l.qcond.Broadcast()
+		l.lmu.Lock()
+		l.lstopped = true
+		l.lmu.Unlock()
+		close(l.stop)
 		syscall.Write(l.pipeW, []byte{1})
 		l.wg.Wait()
 		l.mu.Lock()
@@ -284,220 +270,4 @@ func (l *Lot) Close() {
 		l.epfd = -1
 		l.mu.Unlock()
 	})
-}
-
-func (l *Lot) unregister(s *Spot) {
-	l.mu.Lock()
-	if _, ok := l.spots[s.id]; ok {
-		delete(l.spots, s.id)
-		if l.epfd >= 0 {
-			_ = syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, s.fd, nil)
-		}
-	}
-	s.conn.spot = nil
-	l.mu.Unlock()
-}
-
-// arm (re)arms s's events; false when the Lot is closed or s is gone.
-func (l *Lot) arm(s *Spot, events uint32) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.epfd < 0 || l.spots[s.id] != s {
-		return false
-	}
-	ev := syscall.EpollEvent{Events: events | evOne, Fd: int32(uint32(s.id)), Pad: int32(uint32(s.id >> 32))}
-	return syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_MOD, s.fd, &ev) == nil
-}
-
-// Park takes over c, a connection from one of this Lot's listeners whose
-// request is a held poll: hijacked from net/http, or read by the Lot's own
-// Server. buffered is what was read beyond the request (pipelined bytes):
-// it is replayed later. gone is run (once, on a worker) if the client hangs
-// up before Answer.
-func (l *Lot) Park(c net.Conn, buffered []byte, gone func()) (*Spot, error) {
-	lc, ok := c.(*conn)
-	if !ok {
-		return nil, ErrNotParkable
-	}
-	if len(buffered) > 0 {
-		lc.prefix = append([]byte(nil), buffered...)
-	}
-	if s := lc.spot; s != nil && s.state.Load() == spotServing {
-		// Read natively and held again: already registered.
-		s.gone = gone
-		s.state.Store(spotHeld)
-		l.held.Add(1)
-		if !l.arm(s, evHangUp) {
-			if s.state.CompareAndSwap(spotHeld, spotGone) {
-				l.held.Add(-1)
-				l.drop(s)
-			}
-			return nil, ErrNotParkable
-		}
-		return s, nil
-	}
-	fd := -1
-	if sc, ok := lc.Conn.(syscall.Conn); ok {
-		if rc, err := sc.SyscallConn(); err == nil {
-			_ = rc.Control(func(f uintptr) { fd = int(f) })
-		}
-	}
-	if fd < 0 {
-		return nil, ErrNotParkable
-	}
-	s := &Spot{lot: l, conn: lc, fd: fd, gone: gone}
-	l.mu.Lock()
-	if l.epfd < 0 {
-		l.mu.Unlock()
-		return nil, ErrNotParkable
-	}
-	s.id = l.nextID
-	l.nextID++
-	ev := syscall.EpollEvent{Events: evHangUp | evOne, Fd: int32(uint32(s.id)), Pad: int32(uint32(s.id >> 32))}
-	l.spots[s.id] = s
-	lc.spot = s
-	l.held.Add(1)
-	if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
-		delete(l.spots, s.id)
-		lc.spot = nil
-		l.held.Add(-1)
-		l.mu.Unlock()
-		return nil, err
-	}
-	l.mu.Unlock()
-	return s, nil
-}
-
-// writeTimeout bounds the write of an answer to a slow client.
-const writeTimeout = 10 * time.Second
-
-// Answer writes resp and then keeps the connection for its next request
-// (keepAlive) or closes it. It returns false when the client had already
-// gone (nothing was written) or it was answered before.
-func (s *Spot) Answer(resp []byte, keepAlive bool) bool {
-	if !s.state.CompareAndSwap(spotHeld, spotAnswering) {
-		return false
-	}
-	s.lot.held.Add(-1)
-	s.lot.send(s, resp, func() { s.lot.afterWrite(s, keepAlive) })
-	return true
-}
-
-// send writes resp and then runs then; on a write error the connection is
-// dropped instead. The first attempt is one non-blocking write(2) on the
-// descriptor (the Lot owns the connection now); only a client too slow to
-// take it all at once gets a goroutine that finishes the write with a
-// deadline.
-func (l *Lot) send(s *Spot, resp []byte, then func()) {
-	n, err := writeNow(s.fd, resp)
-	if err == nil && n == len(resp) {
-		then()
-		return
-	}
-	if err != nil && err != syscall.EAGAIN {
-		l.drop(s)
-		return
-	}
-	c := s.conn
-	rest := resp[n:]
-	go func() {
-		_ = c.SetWriteDeadline(time.Now().Add(writeTimeout))
-		if _, err := c.Write(rest); err != nil {
-			l.drop(s)
-			return
-		}
-		_ = c.SetWriteDeadline(time.Time{})
-		then()
-	}()
-}
-
-// writeNow writes what the socket takes without waiting.
-func writeNow(fd int, b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		m, err := syscall.Write(fd, b[n:])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return n, err
-		}
-		if m <= 0 {
-			return n, syscall.EAGAIN
-		}
-		n += m
-	}
-	return n, nil
-}
-
-// afterWrite keeps an answered connection: in the Lot when it has a
-// Server, else back in net/http.
-func (l *Lot) afterWrite(s *Spot, keepAlive bool) {
-	switch {
-	case !keepAlive || l.closed.Load():
-		l.drop(s)
-	case l.server != nil && len(s.conn.prefix) == 0:
-		l.idleWait(s)
-	default:
-		s.state.Store(spotGone)
-		l.unregister(s)
-		handBack(s.conn, true)
-	}
-}
-
-// idleWait arms s for its next request; the watcher closes it after the
-// idle timeout.
-func (l *Lot) idleWait(s *Spot) {
-	s.since.Store(time.Now().UnixNano())
-	s.state.Store(spotIdle)
-	if !l.arm(s, syscall.EPOLLIN|evHangUp) {
-		if s.state.CompareAndSwap(spotIdle, spotGone) {
-			l.drop(s)
-		}
-	}
-}
-
-var readBufs = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
-
-// serveNext reads the next request of an idle connection and has the
-// Server serve it.
-func (l *Lot) serveNext(s *Spot) {
-	bp := readBufs.Get().(*[]byte)
-	defer readBufs.Put(bp)
-	buf := *bp
-	n := 0
-	if len(s.conn.prefix) > 0 {
-		n = copy(buf, s.conn.prefix)
-		s.conn.prefix = s.conn.prefix[n:]
-	}
-	if n == 0 {
-		var err error
-		n, err = syscall.Read(s.fd, buf)
-		if err == syscall.EAGAIN || err == syscall.EINTR {
-			l.idleWait(s) // nothing after all: wait again
-			return
-		}
-		if err != nil || n <= 0 {
-			l.drop(s)
-			return
-		}
-	}
-	out := l.server.Serve(s.conn, buf[:n])
-	switch {
-	case out.Parked:
-		// Held again on this connection: Park re-armed it.
-	case out.HandOff:
-		s.conn.prefix = append(append([]byte(nil), buf[:n]...), s.conn.prefix...)
-		s.state.Store(spotGone)
-		l.unregister(s)
-		handBack(s.conn, true)
-	default:
-		l.send(s, out.Resp, func() { l.afterWrite(s, !out.Close) })
-	}
-}
-
-func handBack(c *conn, keepAlive bool) {
-	if !keepAlive || !c.home.inject(c) {
-		c.Close()
-	}
 }

@@ -1,0 +1,236 @@
+package httpapi
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/url"
+)
+
+// parseNative parses a request that data holds whole, for Native: an
+// HTTP/1.1 GET or POST whose head is plain (no folding, no escapes in the
+// path, no chunked body, no Expect) and whose body, if any, is all there
+// (Content-Length). It accepts only what net/http's parser reads the same
+// way (a fuzz test compares them) and says no to anything else, which
+// then goes to net/http. It allocates the request, its URL and header map
+// and the strings, and nothing else: no buffered reader per request.
+func parseNative(data []byte, maxHeader int) (*http.Request, bool) {
+	end := bytes.Index(data, crlf2)
+	if end < 0 || (maxHeader > 0 && end > maxHeader) {
+		return nil, false
+	}
+	head, body := data[:end+2], data[end+4:]
+	nl := bytes.Index(head, crlf)
+	line := head[:nl]
+	head = head[nl+2:]
+	var method string
+	switch {
+	case bytes.HasPrefix(line, []byte("GET ")):
+		method, line = http.MethodGet, line[4:]
+	case bytes.HasPrefix(line, []byte("POST ")):
+		method, line = http.MethodPost, line[5:]
+	default:
+		return nil, false
+	}
+	if !bytes.HasSuffix(line, []byte(" HTTP/1.1")) {
+		return nil, false
+	}
+	target := line[:len(line)-9]
+	if len(target) == 0 || target[0] != '/' {
+		return nil, false
+	}
+	q := len(target)
+	for i, c := range target {
+		if c <= ' ' || c >= 0x7f || c == '#' {
+			return nil, false
+		}
+		if c == '?' && q == len(target) {
+			q = i
+		}
+		if c == '%' && q == len(target) {
+			return nil, false // an escaped path: net/http unescapes it
+		}
+	}
+	uri := string(target)
+	u := &url.URL{Path: uri[:q]}
+	for i := range q {
+		if !pathByte(uri[i]) {
+			u.RawPath = u.Path // as url.URL.setPath keeps a path it would escape
+			break
+		}
+	}
+	if q < len(uri) {
+		u.RawQuery = uri[q+1:]
+		if u.RawQuery == "" {
+			u.ForceQuery = true
+		}
+	}
+	r := &http.Request{
+		Method: method, URL: u, RequestURI: uri,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: make(http.Header, 4),
+	}
+	hasHost, hasLength := false, false
+	for len(head) > 0 {
+		nl := bytes.Index(head, crlf)
+		line := head[:nl]
+		head = head[nl+2:]
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			return nil, false
+		}
+		name, value := line[:colon], trimOWS(line[colon+1:])
+		for _, c := range name {
+			if !tokenByte(c) {
+				return nil, false
+			}
+		}
+		for _, c := range value {
+			if (c < ' ' && c != '\t') || c == 0x7f {
+				return nil, false
+			}
+		}
+		key := canonicalKey(name)
+		switch key {
+		case "Host":
+			if hasHost {
+				return nil, false
+			}
+			hasHost = true
+			for _, c := range value {
+				if !hostByte(c) {
+					return nil, false // net/http answers 400: let it
+				}
+			}
+			r.Host = string(value)
+			continue
+		case "Content-Length":
+			if hasLength || len(value) == 0 || len(value) > 9 {
+				return nil, false
+			}
+			hasLength = true
+			n := int64(0)
+			for _, c := range value {
+				if c < '0' || c > '9' {
+					return nil, false
+				}
+				n = n*10 + int64(c-'0')
+			}
+			r.ContentLength = n
+		case "Transfer-Encoding", "Expect", "Trailer":
+			return nil, false
+		case "Connection":
+			if hasToken(value, "close") {
+				r.Close = true
+			}
+		}
+		r.Header[key] = append(r.Header[key], string(value))
+	}
+	if !hasHost || r.Host == "" || int64(len(body)) != r.ContentLength {
+		return nil, false
+	}
+	if method == http.MethodPost && !hasLength {
+		return nil, false
+	}
+	if r.ContentLength > 0 {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	} else {
+		r.Body = http.NoBody
+	}
+	return r, true
+}
+
+var (
+	crlf  = []byte("\r\n")
+	crlf2 = []byte("\r\n\r\n")
+)
+
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// tokenByte: the characters of an HTTP token (RFC 9110 tchar).
+func tokenByte(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	switch c {
+	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
+		return true
+	}
+	return false
+}
+
+// pathByte: the characters url.URL leaves unescaped in a path.
+func pathByte(c byte) bool {
+	if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+		return true
+	}
+	switch c {
+	case '-', '_', '.', '~', '$', '&', '+', ',', '/', ':', ';', '=', '@':
+		return true
+	}
+	return false
+}
+
+// hostByte: the characters taken in a Host value here (a subset of what
+// net/http takes).
+func hostByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_'
+}
+
+// commonKeys are the header names clients send most, canonical, so that
+// their keys cost no allocation.
+var commonKeys = []string{"Host", "User-Agent", "Accept", "Accept-Encoding", "Accept-Language",
+	"Connection", "Content-Length", "Content-Type", "Authorization", "Referer", "Origin",
+	"Cookie", "Cache-Control", "Pragma", "X-Forwarded-For", "X-Real-Ip", "X-Requested-With",
+	"If-Modified-Since", "If-None-Match", "Keep-Alive"}
+
+// canonicalKey is name in canonical form (textproto's).
+func canonicalKey(name []byte) string {
+	for _, k := range commonKeys {
+		if len(k) == len(name) && canonicalEqual(name, k) {
+			return k
+		}
+	}
+	return http.CanonicalHeaderKey(string(name))
+}
+
+// canonicalEqual: name is k, with any letter case (k is canonical).
+func canonicalEqual(name []byte, k string) bool {
+	for i := range len(name) {
+		a, b := name[i], k[i]
+		if a|0x20 != b|0x20 {
+			return false
+		}
+		if (a|0x20 < 'a' || a|0x20 > 'z') && a != b {
+			return false
+		}
+	}
+	return true
+}
+
+// hasToken: the comma-separated list v holds t (any case).
+func hasToken(v []byte, t string) bool {
+	for len(v) > 0 {
+		i := bytes.IndexByte(v, ',')
+		part := v
+		if i >= 0 {
+			part, v = v[:i], v[i+1:]
+		} else {
+			v = nil
+		}
+		if bytes.EqualFold(trimOWS(part), []byte(t)) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,240 @@
+package parking
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+const (
+	spotHeld      int32 = iota // a held poll: watching for a hang-up
+	spotAnswering              // its answer is being written
+	spotIdle                   // kept alive, waiting for the next request
+	spotServing                // the next request is read and served
+	spotGone                   // closed or handed back
+)
+
+// Spot is one connection known to the Lot.
+type Spot struct {
+	lot   *Lot
+	conn  *conn
+	fd    int
+	id    uint64
+	gone  func()
+	state atomic.Int32
+	since atomic.Int64 // UnixNano when it went idle
+
+	// What epoll said, kept until the state can act on it.
+	readable atomic.Bool // input arrived and was not read yet
+	rdhup    atomic.Bool // the client closed its side
+	hup      atomic.Bool // reset or error
+}
+
+// Park takes over c, a connection from one of this Lot's listeners whose
+// request is a held poll: hijacked from net/http, or read by the Lot's own
+// Server. buffered is what was read beyond the request (pipelined bytes):
+// it is replayed later. gone is run (once, off the caller's goroutine) if
+// the client hangs up before Answer.
+func (l *Lot) Park(c net.Conn, buffered []byte, gone func()) (*Spot, error) {
+	lc, ok := c.(*conn)
+	if !ok {
+		return nil, ErrNotParkable
+	}
+	if len(buffered) > 0 {
+		lc.prefix = append([]byte(nil), buffered...)
+	}
+	if s := lc.spot; s != nil && s.state.Load() == spotServing {
+		// Read natively and held again: already registered.
+		s.gone = gone
+		l.held.Add(1)
+		s.state.Store(spotHeld)
+		l.poke(s, false) // a hang-up seen while it was served
+		return s, nil
+	}
+	fd := connFD(lc)
+	if fd < 0 {
+		return nil, ErrNotParkable
+	}
+	s := &Spot{lot: l, conn: lc, fd: fd, gone: gone}
+	s.state.Store(spotHeld)
+	l.held.Add(1)
+	if err := l.register(s); err != nil {
+		l.held.Add(-1)
+		return nil, err
+	}
+	return s, nil
+}
+
+// Adopt takes c, a connection that has not sent a request yet, into the
+// Lot: its requests go to the Server, like a kept-alive connection's.
+func (l *Lot) Adopt(c net.Conn) error {
+	lc, ok := c.(*conn)
+	if !ok || l.server == nil {
+		return ErrNotParkable
+	}
+	fd := connFD(lc)
+	if fd < 0 {
+		return ErrNotParkable
+	}
+	s := &Spot{lot: l, conn: lc, fd: fd}
+	s.since.Store(time.Now().UnixNano())
+	s.state.Store(spotIdle)
+	if err := l.register(s); err != nil {
+		return err
+	}
+	if len(lc.prefix) > 0 {
+		l.poke(s, false)
+	}
+	return nil
+}
+
+func connFD(c *conn) int {
+	fd := -1
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			_ = rc.Control(func(f uintptr) { fd = int(f) })
+		}
+	}
+	return fd
+}
+
+// writeTimeout bounds the write of an answer to a slow client.
+const writeTimeout = 10 * time.Second
+
+// Answer writes resp and then keeps the connection for its next request
+// (keepAlive) or closes it. It returns false when the client had already
+// gone (nothing was written) or it was answered before.
+func (s *Spot) Answer(resp []byte, keepAlive bool) bool {
+	if !s.state.CompareAndSwap(spotHeld, spotAnswering) {
+		return false
+	}
+	s.lot.held.Add(-1)
+	s.lot.send(s, resp, keepAlive)
+	return true
+}
+
+// send writes resp and then keeps or closes the connection; on a write
+// error it is dropped instead. The first attempt is one non-blocking
+// write(2) on the descriptor (the Lot owns the connection now); only a
+// client too slow to take it all at once gets a goroutine that finishes
+// the write with a deadline.
+func (l *Lot) send(s *Spot, resp []byte, keepAlive bool) {
+	n, err := writeNow(s.fd, resp)
+	if err == nil && n == len(resp) {
+		l.afterWrite(s, keepAlive)
+		return
+	}
+	if err != nil && err != syscall.EAGAIN {
+		l.drop(s)
+		return
+	}
+	c := s.conn
+	rest := resp[n:]
+	go func() {
+		_ = c.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if _, err := c.Write(rest); err != nil {
+			l.drop(s)
+			return
+		}
+		_ = c.SetWriteDeadline(time.Time{})
+		l.afterWrite(s, keepAlive)
+	}()
+}
+
+// writeNow writes what the socket takes without waiting.
+func writeNow(fd int, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := syscall.Write(fd, b[n:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if m <= 0 {
+			return n, syscall.EAGAIN
+		}
+		n += m
+	}
+	return n, nil
+}
+
+// afterWrite keeps an answered connection: in the Lot when it has a
+// Server, else back in net/http.
+func (l *Lot) afterWrite(s *Spot, keepAlive bool) {
+	switch {
+	case !keepAlive || l.closed.Load():
+		l.drop(s)
+	case l.server != nil:
+		s.since.Store(time.Now().UnixNano())
+		s.state.Store(spotIdle)
+		l.poke(s, false) // input that came meanwhile is served now
+	default:
+		s.state.Store(spotGone)
+		l.unregister(s)
+		handBack(s.conn, true)
+	}
+}
+
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
+
+// serveNext reads the next request of an idle connection and has the
+// Server serve it.
+func (l *Lot) serveNext(s *Spot) {
+	bp := readBufs.Get().(*[]byte)
+	defer readBufs.Put(bp)
+	buf := *bp
+	n := 0
+	if len(s.conn.prefix) > 0 {
+		n = copy(buf, s.conn.prefix)
+		s.conn.prefix = s.conn.prefix[n:]
+	}
+	if n == 0 {
+		s.readable.Store(false)
+		var err error
+		for {
+			n, err = syscall.Read(s.fd, buf)
+			if err != syscall.EINTR {
+				break
+			}
+		}
+		if err == syscall.EAGAIN {
+			l.afterRead(s) // nothing after all: wait again
+			return
+		}
+		if err != nil || n <= 0 {
+			l.drop(s)
+			return
+		}
+		if n == len(buf) {
+			s.readable.Store(true) // there may be more: read again next time
+		}
+	}
+	out := l.server.Serve(s.conn, buf[:n])
+	switch {
+	case out.Parked:
+		// Held again on this connection (Park made it so).
+	case out.HandOff:
+		s.conn.prefix = append(append([]byte(nil), buf[:n]...), s.conn.prefix...)
+		s.state.Store(spotGone)
+		l.unregister(s)
+		handBack(s.conn, true)
+	default:
+		l.send(s, out.Resp, !out.Close)
+	}
+}
+
+// afterRead puts s back to idle when a read found nothing.
+func (l *Lot) afterRead(s *Spot) {
+	s.state.Store(spotIdle)
+	l.poke(s, false)
+}
+
+func handBack(c *conn, keepAlive bool) {
+	if !keepAlive || !c.home.inject(c) {
+		c.Close()
+	}
+}
