@@ -139,6 +139,10 @@ func (c *limitConn) SyscallConn() (syscall.RawConn, error) {
 	return nil, errors.New("no file descriptor")
 }
 
+// CloseFD closes the descriptor but keeps the connection counted: the
+// parking Lot holds a duplicate of it and calls Close when done.
+func (c *limitConn) CloseFD() error { return c.Conn.Close() }
+
 func (c *limitConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() { c.l.open.Add(-1) })

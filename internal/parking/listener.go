@@ -112,31 +112,3 @@ func Parkable(c net.Conn) bool {
 	return ok
 }
 
-// conn is a connection from a Lot's listener. prefix holds bytes read
-// ahead before it was parked; they are read first.
-type conn struct {
-	net.Conn
-	home   *listener
-	prefix []byte
-	spot   *Spot  // while the Lot knows it
-	remote string // RemoteAddr().String(), once asked for
-}
-
-// RemoteAddrString is RemoteAddr().String(), formatted once.
-func (c *conn) RemoteAddrString() string {
-	if c.remote == "" {
-		if a := c.RemoteAddr(); a != nil {
-			c.remote = a.String()
-		}
-	}
-	return c.remote
-}
-
-func (c *conn) Read(b []byte) (int, error) {
-	if len(c.prefix) > 0 {
-		n := copy(b, c.prefix)
-		c.prefix = c.prefix[n:]
-		return n, nil
-	}
-	return c.Conn.Read(b)
-}

@@ -53,8 +53,8 @@ func (l *Lot) Park(c net.Conn, buffered []byte, gone func()) (*Spot, error) {
 		l.poke(s, false) // a hang-up seen while it was served
 		return s, nil
 	}
-	fd := connFD(lc)
-	if fd < 0 {
+	fd, err := lc.detach()
+	if err != nil {
 		return nil, ErrNotParkable
 	}
 	s := &Spot{lot: l, conn: lc, fd: fd, gone: gone}
@@ -74,8 +74,8 @@ func (l *Lot) Adopt(c net.Conn) error {
 	if !ok || l.server == nil {
 		return ErrNotParkable
 	}
-	fd := connFD(lc)
-	if fd < 0 {
+	fd, err := lc.detach()
+	if err != nil {
 		return ErrNotParkable
 	}
 	s := &Spot{lot: l, conn: lc, fd: fd}
@@ -88,16 +88,6 @@ func (l *Lot) Adopt(c net.Conn) error {
 		l.poke(s, false)
 	}
 	return nil
-}
-
-func connFD(c *conn) int {
-	fd := -1
-	if sc, ok := c.Conn.(syscall.Conn); ok {
-		if rc, err := sc.SyscallConn(); err == nil {
-			_ = rc.Control(func(f uintptr) { fd = int(f) })
-		}
-	}
-	return fd
 }
 
 // writeTimeout bounds the write of an answer to a slow client.
@@ -130,15 +120,17 @@ func (l *Lot) send(s *Spot, resp []byte, keepAlive bool) {
 		l.drop(s)
 		return
 	}
-	c := s.conn
 	rest := resp[n:]
+	f, err := dupFile(s.fd) // its own descriptor: s may be dropped meanwhile
+	if err != nil {
+		l.drop(s)
+		return
+	}
 	go func() {
-		_ = c.SetWriteDeadline(time.Now().Add(writeTimeout))
-		if _, err := c.Write(rest); err != nil {
+		if err := writeSlow(f, rest, writeTimeout); err != nil {
 			l.drop(s)
 			return
 		}
-		_ = c.SetWriteDeadline(time.Time{})
 		l.afterWrite(s, keepAlive)
 	}()
 }
@@ -147,7 +139,7 @@ func (l *Lot) send(s *Spot, resp []byte, keepAlive bool) {
 func writeNow(fd int, b []byte) (int, error) {
 	n := 0
 	for n < len(b) {
-		m, err := syscall.Write(fd, b[n:])
+		m, err := rawWrite(fd, b[n:])
 		if err == syscall.EINTR {
 			continue
 		}
@@ -196,7 +188,7 @@ func (l *Lot) serveNext(s *Spot) {
 		s.readable.Store(false)
 		var err error
 		for {
-			n, err = syscall.Read(s.fd, buf)
+			n, err = rawRead(s.fd, buf)
 			if err != syscall.EINTR {
 				break
 			}
@@ -233,8 +225,9 @@ func (l *Lot) afterRead(s *Spot) {
 	l.poke(s, false)
 }
 
+// handBack gives c to net/http (attached to the runtime again).
 func handBack(c *conn, keepAlive bool) {
-	if !keepAlive || !c.home.inject(c) {
+	if !keepAlive || c.attach() != nil || !c.home.inject(c) {
 		c.Close()
 	}
 }
