@@ -77,6 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.LeanPolls {
 		if lot, err = parking.New(parking.Options{
 			Workers: max(4, 2*runtime.GOMAXPROCS(0)), IdleTimeout: cfg.HTTPTimeout,
+			FirstTimeout: min(cfg.RequestTimeout, cfg.HTTPTimeout),
 			// The embedded engine never blocks: its requests are served on
 			// the Lot's event loop. Redis calls wait for the network, so
 			// they run on the workers.
@@ -111,7 +112,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	for _, l := range listeners {
 		var ll net.Listener = httpapi.NewLimitListener(l, cfg.MaxConnections, cfg.QuoteJSON)
 		if lot != nil {
-			ll = lot.Listen(ll)
+			// The Lot serves every connection's plain requests itself;
+			// net/http gets what it hands off.
+			ll = lot.ListenNative(ll)
 		}
 		log.Info("listening on "+l.Addr().String(), "addr", l.Addr().String(), "engine", engine.Name(), "node", cfg.NodeID, "version", version)
 		// The same line, plain, on stdout: scripts that start the server

@@ -13,6 +13,15 @@ func (l *Lot) Listen(inner net.Listener) net.Listener {
 	return ln
 }
 
+// ListenNative wraps inner like Listen, but the Lot takes every new
+// connection first: its requests go to the Lot's Server, and only what the
+// Server hands off (or a connection the Lot cannot take) reaches Accept.
+func (l *Lot) ListenNative(inner net.Listener) net.Listener {
+	ln := &listener{Listener: inner, back: make(chan net.Conn, 16384), accepted: make(chan accepted), done: make(chan struct{}), lot: l}
+	go ln.pump()
+	return ln
+}
+
 type accepted struct {
 	c   net.Conn
 	err error
@@ -26,6 +35,7 @@ type listener struct {
 	once     sync.Once
 	mu       sync.RWMutex
 	closed   bool
+	lot      *Lot // ListenNative: adopts new connections
 }
 
 // pump moves inner's accepts to the channel Accept selects on. It ends
@@ -33,6 +43,13 @@ type listener struct {
 func (ln *listener) pump() {
 	for {
 		c, err := ln.Listener.Accept()
+		if err == nil && ln.lot != nil {
+			pc := &conn{Conn: c, home: ln}
+			if ln.lot.Adopt(pc) == nil {
+				continue
+			}
+			c = pc
+		}
 		select {
 		case ln.accepted <- accepted{c, err}:
 		case <-ln.done:
@@ -66,6 +83,9 @@ func (ln *listener) Accept() (net.Conn, error) {
 	case a := <-ln.accepted:
 		if a.err != nil {
 			return nil, a.err
+		}
+		if pc, ok := a.c.(*conn); ok {
+			return pc, nil
 		}
 		return &conn{Conn: a.c, home: ln}, nil
 	case <-ln.done:
@@ -111,4 +131,3 @@ func Parkable(c net.Conn) bool {
 	_, ok := c.(*conn)
 	return ok
 }
-

@@ -108,7 +108,7 @@ func (l *Lot) poke(s *Spot, onLoop bool) {
 			if s.state.CompareAndSwap(spotIdle, spotGone) {
 				l.drop(s)
 			}
-		case s.readable.Load() || len(s.conn.prefix) > 0:
+		case s.readable.Load() || s.buffered.Load():
 			if s.state.CompareAndSwap(spotIdle, spotServing) {
 				if onLoop && l.inline {
 					l.serveNext(s)

@@ -44,9 +44,10 @@ type Lot struct {
 	held   atomic.Int64
 	closed atomic.Bool
 
-	idleTimeout time.Duration
-	server      Server
-	inline      bool
+	idleTimeout  time.Duration
+	firstTimeout time.Duration
+	server       Server
+	inline       bool
 
 	// The loop's queue (Options.Inline): work posted to the loop.
 	lmu      sync.Mutex
@@ -73,6 +74,9 @@ type Options struct {
 	Server Server
 	// IdleTimeout closes a connection idle in the Lot (default 30s).
 	IdleTimeout time.Duration
+	// FirstTimeout closes a new connection (ListenNative) that has sent
+	// no request by then (default IdleTimeout).
+	FirstTimeout time.Duration
 	// Inline runs the Server, answers and hang-ups on the event loop
 	// itself, as an event-driven server does: no hand-off between threads
 	// per request. Only for a Server and callbacks that never block (the
@@ -94,8 +98,11 @@ func New(o Options) (*Lot, error) {
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 30 * time.Second
 	}
+	if o.FirstTimeout <= 0 {
+		o.FirstTimeout = o.IdleTimeout
+	}
 	l := &Lot{epfd: epfd, pipeR: p[0], pipeW: p[1], spots: make(map[uint64]*Spot), nextID: 1,
-		idleTimeout: o.IdleTimeout, server: o.Server, inline: o.Inline, stop: make(chan struct{})}
+		idleTimeout: o.IdleTimeout, firstTimeout: o.FirstTimeout, server: o.Server, inline: o.Inline, stop: make(chan struct{})}
 	l.qcond = sync.NewCond(&l.qmu)
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: 0}
 	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, l.pipeR, &ev); err != nil {
@@ -196,7 +203,7 @@ func (l *Lot) work() {
 // idle timeout.
 func (l *Lot) sweep() {
 	defer l.wg.Done()
-	every := min(max(l.idleTimeout/10, 10*time.Millisecond), time.Second)
+	every := min(max(min(l.idleTimeout, l.firstTimeout)/10, 10*time.Millisecond), time.Second)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -211,11 +218,11 @@ func (l *Lot) sweep() {
 
 // sweepIdle closes the connections idle for longer than the idle timeout.
 func (l *Lot) sweepIdle(now time.Time) {
-	cutoff := now.Add(-l.idleTimeout).UnixNano()
+	cutoff := now.UnixNano()
 	var old []*Spot
 	l.mu.Lock()
 	for _, s := range l.spots {
-		if s.state.Load() == spotIdle && s.since.Load() < cutoff {
+		if s.state.Load() == spotIdle && s.until.Load() < cutoff {
 			old = append(old, s)
 		}
 	}

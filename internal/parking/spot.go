@@ -24,10 +24,11 @@ type Spot struct {
 	id    uint64
 	gone  func()
 	state atomic.Int32
-	since atomic.Int64 // UnixNano when it went idle
+	until atomic.Int64 // UnixNano: closed if still idle then
 
 	// What epoll said, kept until the state can act on it.
 	readable atomic.Bool // input arrived and was not read yet
+	buffered atomic.Bool // conn.prefix holds bytes to serve (prefix is the owner's)
 	rdhup    atomic.Bool // the client closed its side
 	hup      atomic.Bool // reset or error
 }
@@ -48,6 +49,7 @@ func (l *Lot) Park(c net.Conn, buffered []byte, gone func()) (*Spot, error) {
 	if s := lc.spot; s != nil && s.state.Load() == spotServing {
 		// Read natively and held again: already registered.
 		s.gone = gone
+		s.buffered.Store(len(lc.prefix) > 0)
 		l.held.Add(1)
 		s.state.Store(spotHeld)
 		l.poke(s, false) // a hang-up seen while it was served
@@ -58,6 +60,7 @@ func (l *Lot) Park(c net.Conn, buffered []byte, gone func()) (*Spot, error) {
 		return nil, ErrNotParkable
 	}
 	s := &Spot{lot: l, conn: lc, fd: fd, gone: gone}
+	s.buffered.Store(len(lc.prefix) > 0)
 	s.state.Store(spotHeld)
 	l.held.Add(1)
 	if err := l.register(s); err != nil {
@@ -79,12 +82,13 @@ func (l *Lot) Adopt(c net.Conn) error {
 		return ErrNotParkable
 	}
 	s := &Spot{lot: l, conn: lc, fd: fd}
-	s.since.Store(time.Now().UnixNano())
+	s.buffered.Store(len(lc.prefix) > 0)
+	s.until.Store(time.Now().Add(l.firstTimeout).UnixNano())
 	s.state.Store(spotIdle)
 	if err := l.register(s); err != nil {
 		return err
 	}
-	if len(lc.prefix) > 0 {
+	if s.buffered.Load() {
 		l.poke(s, false)
 	}
 	return nil
@@ -161,7 +165,7 @@ func (l *Lot) afterWrite(s *Spot, keepAlive bool) {
 	case !keepAlive || l.closed.Load():
 		l.drop(s)
 	case l.server != nil:
-		s.since.Store(time.Now().UnixNano())
+		s.until.Store(time.Now().Add(l.idleTimeout).UnixNano())
 		s.state.Store(spotIdle)
 		l.poke(s, false) // input that came meanwhile is served now
 	default:
@@ -183,6 +187,7 @@ func (l *Lot) serveNext(s *Spot) {
 	if len(s.conn.prefix) > 0 {
 		n = copy(buf, s.conn.prefix)
 		s.conn.prefix = s.conn.prefix[n:]
+		s.buffered.Store(len(s.conn.prefix) > 0)
 	}
 	if n == 0 {
 		s.readable.Store(false)
