@@ -82,6 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			// the Lot's event loop. Redis calls wait for the network, so
 			// they run on the workers.
 			Inline: cfg.RedisURL == "",
+			Loops:  runtime.GOMAXPROCS(0),
 		}); err != nil {
 			log.Warn("cannot park held polls; holding them in net/http", "err", err)
 			lot = nil

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/simple-comet/simple-comet/internal/parking"
 )
@@ -129,35 +132,60 @@ func (w *nativeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // was read ahead, and nothing is ever read from it.
 var emptyRW = bufio.NewReadWriter(bufio.NewReaderSize(bytes.NewReader(nil), 16), nil)
 
-// response is the whole HTTP/1.1 response, as net/http would write it.
+// SetReadDeadline and SetWriteDeadline: under Native the request is all
+// read already and the Lot writes the response, so there is nothing to
+// bound (http.ResponseController finds these).
+func (w *nativeWriter) SetReadDeadline(time.Time) error  { return nil }
+func (w *nativeWriter) SetWriteDeadline(time.Time) error { return nil }
+
+// response is the whole HTTP/1.1 response, as net/http would write it
+// (headers in sorted order).
 func (w *nativeWriter) response(req *http.Request) []byte {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
 	h := w.Header()
-	if h.Get("Content-Length") == "" && w.status != http.StatusNoContent && w.status != http.StatusNotModified {
-		h.Set("Content-Length", strconv.Itoa(w.body.Len()))
+	if _, ok := h["Content-Length"]; !ok && w.status != http.StatusNoContent && w.status != http.StatusNotModified {
+		h["Content-Length"] = []string{strconv.Itoa(w.body.Len())}
 	}
-	if h.Get("Date") == "" {
-		h.Set("Date", currentDates().date)
+	if _, ok := h["Date"]; !ok {
+		h["Date"] = []string{currentDates().date}
 	}
-	if h.Get("Content-Type") == "" && w.body.Len() > 0 {
+	if _, ok := h["Content-Type"]; !ok && w.body.Len() > 0 {
 		h.Set("Content-Type", http.DetectContentType(w.body.Bytes()))
 	}
 	if req.Close {
-		h.Set("Connection", "close")
+		h["Connection"] = []string{"close"}
 	}
-	var b bytes.Buffer
-	b.Grow(w.body.Len() + 400)
-	b.WriteString("HTTP/1.1 ")
-	b.WriteString(strconv.Itoa(w.status))
-	b.WriteByte(' ')
-	b.WriteString(http.StatusText(w.status))
-	b.WriteString("\r\n")
-	_ = h.Write(&b)
-	b.WriteString("\r\n")
+	var keyBuf [16]string
+	keys := keyBuf[:0]
+	for k := range h {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, w.body.Len()+64+40*len(keys))
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(w.status), 10)
+	b = append(b, ' ')
+	b = append(b, http.StatusText(w.status)...)
+	b = append(b, "\r\n"...)
+	for _, k := range keys {
+		for _, v := range h[k] {
+			b = append(b, k...)
+			b = append(b, ": "...)
+			if strings.ContainsAny(v, "\r\n") {
+				v = headerNewlines.Replace(v)
+			}
+			b = append(b, strings.TrimSpace(v)...)
+			b = append(b, "\r\n"...)
+		}
+	}
+	b = append(b, "\r\n"...)
 	if req.Method != http.MethodHead {
-		b.Write(w.body.Bytes())
+		b = append(b, w.body.Bytes()...)
 	}
-	return b.Bytes()
+	return b
 }
+
+// headerNewlines: as net/http writes a header value.
+var headerNewlines = strings.NewReplacer("\n", " ", "\r", " ")

@@ -83,7 +83,7 @@ func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q c
 	pr.spot = spot
 	pr.key = pr.shareKey()
 	if !pr.state.CompareAndSwap(prBeginning, prParked) {
-		h.opts.Lot.Submit(pr.answer) // woken before it was parked
+		pr.spot.Submit(pr.answer) // woken before it was parked
 	}
 	markParked(w)
 }
@@ -100,7 +100,7 @@ func (pr *parkedRead) wake(reason comet.WakeReason) {
 			}
 		case prParked:
 			if pr.state.CompareAndSwap(s, prWoken|uint32(reason)<<8) {
-				pr.h.opts.Lot.Submit(pr.answer)
+				pr.spot.Submit(pr.answer)
 				return
 			}
 		default:

@@ -1,6 +1,10 @@
 package parking
 
-import "syscall"
+import (
+	"os"
+	"sync"
+	"syscall"
+)
 
 // The event loop. Every connection the Lot holds is registered once,
 // edge-triggered, for input and hang-ups; an event only sets the Spot's
@@ -12,20 +16,101 @@ import "syscall"
 
 const evWatch = uint32(syscall.EPOLLIN|syscall.EPOLLRDHUP) | 1<<31 // EPOLLET
 
-// loop waits for events and for work posted to it, and runs both.
-func (l *Lot) loop() {
+// evloop is one event loop: an epoll set, the connections registered in
+// it, and the work posted to it.
+type evloop struct {
+	lot   *Lot
+	epfd  int
+	epf   *os.File // epfd, waited on through the runtime's poller
+	pipeR int
+	pipeW int
+
+	mu     sync.Mutex
+	spots  map[uint64]*Spot
+	nextID uint64
+
+	lmu      sync.Mutex
+	lqueue   []func()
+	sleeping bool // the loop waits in the poller: post must wake it
+	lstopped bool
+}
+
+func newLoop(l *Lot) (*evloop, error) {
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
+		syscall.Close(epfd)
+		return nil, err
+	}
+	lp := &evloop{lot: l, epfd: epfd, pipeR: p[0], pipeW: p[1], spots: make(map[uint64]*Spot), nextID: 1}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: 0}
+	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, lp.pipeR, &ev); err != nil {
+		lp.closeFDs()
+		return nil, err
+	}
+	// The loop never blocks in epoll_wait: it waits for the epoll
+	// descriptor to become readable in the runtime's poller, so no thread
+	// is tied up and the scheduler is not disturbed by a blocking call.
+	if err := syscall.SetNonblock(epfd, true); err != nil {
+		lp.closeFDs()
+		return nil, err
+	}
+	lp.epf = os.NewFile(uintptr(epfd), "parking-epoll")
+	return lp, nil
+}
+
+func (lp *evloop) closeFDs() {
+	if lp.epf != nil {
+		lp.epf.Close()
+	} else {
+		syscall.Close(lp.epfd)
+	}
+	syscall.Close(lp.pipeR)
+	syscall.Close(lp.pipeW)
+}
+
+// post queues f for the loop and wakes the loop if it waits.
+func (lp *evloop) post(f func()) {
+	lp.lmu.Lock()
+	if lp.lstopped {
+		lp.lmu.Unlock()
+		return
+	}
+	lp.lqueue = append(lp.lqueue, f)
+	wake := lp.sleeping
+	lp.sleeping = false
+	lp.lmu.Unlock()
+	if wake {
+		syscall.Write(lp.pipeW, []byte{1})
+	}
+}
+
+// stopLoop makes run return after the work queued so far.
+func (lp *evloop) stopLoop() {
+	lp.lmu.Lock()
+	lp.lstopped = true
+	lp.lmu.Unlock()
+	syscall.Write(lp.pipeW, []byte{1})
+}
+
+// run waits for events and for work posted to the loop, and runs both.
+func (lp *evloop) run() {
+	l := lp.lot
 	defer l.wg.Done()
 	events := make([]syscall.EpollEvent, 256)
 	var tasks []func()
-	rc, err := l.epf.SyscallConn()
+	rc, err := lp.epf.SyscallConn()
 	if err != nil {
 		return
 	}
 	for {
-		l.lmu.Lock()
-		tasks, l.lqueue = l.lqueue, tasks[:0]
-		stopped := l.lstopped
-		l.lmu.Unlock()
+		lp.lmu.Lock()
+		tasks, lp.lqueue = lp.lqueue, tasks[:0]
+		stopped := lp.lstopped
+		lp.lmu.Unlock()
 		for i, f := range tasks {
 			f()
 			tasks[i] = nil
@@ -33,31 +118,31 @@ func (l *Lot) loop() {
 		if stopped {
 			return
 		}
-		n, _ := syscall.EpollWait(l.epfd, events, 0)
+		n, _ := syscall.EpollWait(lp.epfd, events, 0)
 		if n <= 0 && len(tasks) == 0 {
-			l.lmu.Lock()
-			idle := len(l.lqueue) == 0 && !l.lstopped
-			l.sleeping = idle
-			l.lmu.Unlock()
+			lp.lmu.Lock()
+			idle := len(lp.lqueue) == 0 && !lp.lstopped
+			lp.sleeping = idle
+			lp.lmu.Unlock()
 			if idle {
 				_ = rc.Read(func(uintptr) bool {
-					n, _ = syscall.EpollWait(l.epfd, events, 0)
+					n, _ = syscall.EpollWait(lp.epfd, events, 0)
 					return n > 0
 				})
-				l.lmu.Lock()
-				l.sleeping = false
-				l.lmu.Unlock()
+				lp.lmu.Lock()
+				lp.sleeping = false
+				lp.lmu.Unlock()
 			}
 		}
 		for i := 0; i < n; i++ {
 			id := uint64(uint32(events[i].Fd)) | uint64(uint32(events[i].Pad))<<32
 			if id == 0 {
-				l.drainPipe()
+				lp.drainPipe()
 				continue
 			}
-			l.mu.Lock()
-			s := l.spots[id]
-			l.mu.Unlock()
+			lp.mu.Lock()
+			s := lp.spots[id]
+			lp.mu.Unlock()
 			if s != nil {
 				l.event(s, events[i].Events)
 			}
@@ -65,10 +150,10 @@ func (l *Lot) loop() {
 	}
 }
 
-func (l *Lot) drainPipe() {
+func (lp *evloop) drainPipe() {
 	var b [64]byte
 	for {
-		if n, err := syscall.Read(l.pipeR, b[:]); n <= 0 || err != nil {
+		if n, err := syscall.Read(lp.pipeR, b[:]); n <= 0 || err != nil {
 			return
 		}
 	}
@@ -98,7 +183,7 @@ func (l *Lot) poke(s *Spot, onLoop bool) {
 			l.held.Add(-1)
 			l.drop(s)
 			if s.gone != nil {
-				l.Submit(s.gone)
+				s.Submit(s.gone)
 			}
 		}
 		// Input while held (a pipelined request) waits for the answer.
@@ -113,7 +198,7 @@ func (l *Lot) poke(s *Spot, onLoop bool) {
 				if onLoop && l.inline {
 					l.serveNext(s)
 				} else {
-					l.Submit(func() { l.serveNext(s) })
+					s.Submit(func() { l.serveNext(s) })
 				}
 			}
 		case s.rdhup.Load():
@@ -125,37 +210,40 @@ func (l *Lot) poke(s *Spot, onLoop bool) {
 	}
 }
 
-// register adds s to the epoll set, once for its whole stay.
+// register adds s to one loop's epoll set, once for its whole stay.
 func (l *Lot) register(s *Spot) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.epfd < 0 || l.closed.Load() {
+	lp := l.loops[int(l.next.Add(1))%len(l.loops)]
+	lp.mu.Lock()
+	defer lp.mu.Unlock()
+	if lp.epfd < 0 || l.closed.Load() {
 		return ErrNotParkable
 	}
-	s.id = l.nextID
-	l.nextID++
-	l.spots[s.id] = s
+	s.lp = lp
+	s.id = lp.nextID
+	lp.nextID++
+	lp.spots[s.id] = s
 	s.conn.spot = s
 	ev := syscall.EpollEvent{Events: evWatch, Fd: int32(uint32(s.id)), Pad: int32(uint32(s.id >> 32))}
-	if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, s.fd, &ev); err != nil {
-		delete(l.spots, s.id)
+	if err := syscall.EpollCtl(lp.epfd, syscall.EPOLL_CTL_ADD, s.fd, &ev); err != nil {
+		delete(lp.spots, s.id)
 		s.conn.spot = nil
 		return err
 	}
 	return nil
 }
 
-// unregister removes s from the epoll set and forgets it.
+// unregister removes s from its loop's epoll set and forgets it.
 func (l *Lot) unregister(s *Spot) {
-	l.mu.Lock()
-	if _, ok := l.spots[s.id]; ok {
-		delete(l.spots, s.id)
-		if l.epfd >= 0 {
-			_ = syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, s.fd, nil)
+	lp := s.lp
+	lp.mu.Lock()
+	if _, ok := lp.spots[s.id]; ok {
+		delete(lp.spots, s.id)
+		if lp.epfd >= 0 {
+			_ = syscall.EpollCtl(lp.epfd, syscall.EPOLL_CTL_DEL, s.fd, nil)
 		}
 	}
 	s.conn.spot = nil
-	l.mu.Unlock()
+	lp.mu.Unlock()
 }
 
 // drop forgets s and closes its connection.

@@ -3,10 +3,8 @@ package parking
 import (
 	"errors"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -33,14 +31,8 @@ type Outcome struct {
 // Lot is the set of parked and idle connections, the event loop that
 // watches them and the workers that run blocking work.
 type Lot struct {
-	epfd  int
-	epf   *os.File // epfd, waited on through the runtime's poller
-	pipeR int
-	pipeW int
-
-	mu     sync.Mutex
-	spots  map[uint64]*Spot
-	nextID uint64
+	loops  []*evloop
+	next   atomic.Uint32 // round robin over loops
 	held   atomic.Int64
 	closed atomic.Bool
 
@@ -48,12 +40,6 @@ type Lot struct {
 	firstTimeout time.Duration
 	server       Server
 	inline       bool
-
-	// The loop's queue (Options.Inline): work posted to the loop.
-	lmu      sync.Mutex
-	lqueue   []func()
-	sleeping bool // the loop waits in the poller: post must wake it
-	lstopped bool
 
 	// The workers' queue.
 	qmu     sync.Mutex
@@ -77,48 +63,41 @@ type Options struct {
 	// FirstTimeout closes a new connection (ListenNative) that has sent
 	// no request by then (default IdleTimeout).
 	FirstTimeout time.Duration
-	// Inline runs the Server, answers and hang-ups on the event loop
-	// itself, as an event-driven server does: no hand-off between threads
-	// per request. Only for a Server and callbacks that never block (the
-	// in-memory engine); otherwise they run on the workers.
+	// Inline runs the Server, answers and hang-ups on the event loops
+	// themselves, as an event-driven server does: no hand-off between
+	// threads per request. Only for a Server and callbacks that never block
+	// (the in-memory engine); otherwise they run on the workers.
 	Inline bool
+	// Loops is the number of event loops (default 1); connections are
+	// spread over them.
+	Loops int
 }
 
 // New starts a Lot.
 func New(o Options) (*Lot, error) {
-	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
-	if err != nil {
-		return nil, err
-	}
-	var p [2]int
-	if err := syscall.Pipe2(p[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
-		syscall.Close(epfd)
-		return nil, err
-	}
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 30 * time.Second
 	}
 	if o.FirstTimeout <= 0 {
 		o.FirstTimeout = o.IdleTimeout
 	}
-	l := &Lot{epfd: epfd, pipeR: p[0], pipeW: p[1], spots: make(map[uint64]*Spot), nextID: 1,
-		idleTimeout: o.IdleTimeout, firstTimeout: o.FirstTimeout, server: o.Server, inline: o.Inline, stop: make(chan struct{})}
+	l := &Lot{idleTimeout: o.IdleTimeout, firstTimeout: o.FirstTimeout, server: o.Server, inline: o.Inline, stop: make(chan struct{})}
 	l.qcond = sync.NewCond(&l.qmu)
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: 0}
-	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, l.pipeR, &ev); err != nil {
-		l.closeFDs()
-		return nil, err
+	for range max(o.Loops, 1) {
+		lp, err := newLoop(l)
+		if err != nil {
+			for _, lp := range l.loops {
+				lp.closeFDs()
+			}
+			return nil, err
+		}
+		l.loops = append(l.loops, lp)
 	}
-	// The loop never blocks in epoll_wait: it waits for the epoll
-	// descriptor to become readable in the runtime's poller, so no thread
-	// is tied up and the scheduler is not disturbed by a blocking call.
-	if err := syscall.SetNonblock(epfd, true); err != nil {
-		l.closeFDs()
-		return nil, err
+	for _, lp := range l.loops {
+		l.wg.Add(1)
+		go lp.run()
 	}
-	l.epf = os.NewFile(uintptr(epfd), "parking-epoll")
-	l.wg.Add(2)
-	go l.loop()
+	l.wg.Add(1)
 	go l.sweep()
 	for range max(o.Workers, 1) {
 		l.wg.Add(1)
@@ -130,27 +109,31 @@ func New(o Options) (*Lot, error) {
 // SetServer sets the native Server (before any connection is parked).
 func (l *Lot) SetServer(s Server) { l.server = s }
 
-func (l *Lot) closeFDs() {
-	if l.epf != nil {
-		l.epf.Close()
-	} else {
-		syscall.Close(l.epfd)
-	}
-	syscall.Close(l.pipeR)
-	syscall.Close(l.pipeW)
-}
-
 // Parked is the number of held polls parked now (idle kept-alive
 // connections are not counted).
 func (l *Lot) Parked() int { return int(l.held.Load()) }
 
-// Submit runs f off the caller's goroutine: on the loop when the Lot is
+// Submit runs f off the caller's goroutine: on a loop when the Lot is
 // Inline, else on a worker. After Close, f is dropped.
 func (l *Lot) Submit(f func()) {
 	if l.inline {
-		l.post(f)
+		l.loops[0].post(f)
 		return
 	}
+	l.submitWork(f)
+}
+
+// Submit runs f off the caller's goroutine: on s's loop when the Lot is
+// Inline, else on a worker. After Close, f is dropped.
+func (s *Spot) Submit(f func()) {
+	if s.lot.inline {
+		s.lp.post(f)
+		return
+	}
+	s.lot.submitWork(f)
+}
+
+func (l *Lot) submitWork(f func()) {
 	l.qmu.Lock()
 	if l.stopped {
 		l.qmu.Unlock()
@@ -159,22 +142,6 @@ func (l *Lot) Submit(f func()) {
 	l.queue = append(l.queue, f)
 	l.qmu.Unlock()
 	l.qcond.Signal()
-}
-
-// post queues f for the loop and wakes the loop if it waits.
-func (l *Lot) post(f func()) {
-	l.lmu.Lock()
-	if l.lstopped {
-		l.lmu.Unlock()
-		return
-	}
-	l.lqueue = append(l.lqueue, f)
-	wake := l.sleeping
-	l.sleeping = false
-	l.lmu.Unlock()
-	if wake {
-		syscall.Write(l.pipeW, []byte{1})
-	}
 }
 
 func (l *Lot) work() {
@@ -220,13 +187,15 @@ func (l *Lot) sweep() {
 func (l *Lot) sweepIdle(now time.Time) {
 	cutoff := now.UnixNano()
 	var old []*Spot
-	l.mu.Lock()
-	for _, s := range l.spots {
-		if s.state.Load() == spotIdle && s.until.Load() < cutoff {
-			old = append(old, s)
+	for _, lp := range l.loops {
+		lp.mu.Lock()
+		for _, s := range lp.spots {
+			if s.state.Load() == spotIdle && s.until.Load() < cutoff {
+				old = append(old, s)
+			}
 		}
+		lp.mu.Unlock()
 	}
-	l.mu.Unlock()
 	for _, s := range old {
 		if s.state.CompareAndSwap(spotIdle, spotGone) {
 			l.drop(s)
@@ -254,27 +223,30 @@ func (l *Lot) Close() {
 		l.stopped = true
 		l.qmu.Unlock()
 		l.qcond.Broadcast()
-		l.lmu.Lock()
-		l.lstopped = true
-		l.lmu.Unlock()
-		close(l.stop)
-		syscall.Write(l.pipeW, []byte{1})
-		l.wg.Wait()
-		l.mu.Lock()
-		rest := make([]*Spot, 0, len(l.spots))
-		for _, s := range l.spots {
-			rest = append(rest, s)
+		for _, lp := range l.loops {
+			lp.stopLoop()
 		}
-		l.mu.Unlock()
+		close(l.stop)
+		l.wg.Wait()
+		var rest []*Spot
+		for _, lp := range l.loops {
+			lp.mu.Lock()
+			for _, s := range lp.spots {
+				rest = append(rest, s)
+			}
+			lp.mu.Unlock()
+		}
 		for _, s := range rest {
 			if s.state.CompareAndSwap(spotHeld, spotGone) {
 				l.held.Add(-1)
 			}
 			l.drop(s)
 		}
-		l.mu.Lock()
-		l.closeFDs()
-		l.epfd = -1
-		l.mu.Unlock()
+		for _, lp := range l.loops {
+			lp.mu.Lock()
+			lp.closeFDs()
+			lp.epfd = -1
+			lp.mu.Unlock()
+		}
 	})
 }

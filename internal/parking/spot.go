@@ -19,6 +19,7 @@ const (
 // Spot is one connection known to the Lot.
 type Spot struct {
 	lot   *Lot
+	lp    *evloop // the loop it is registered in
 	conn  *conn
 	fd    int
 	id    uint64
