@@ -126,7 +126,7 @@ func (h *Handler) serve(w *statusWriter, r *http.Request) resource {
 			if !h.getOrHead(w, r) {
 				return resMetrics
 			}
-			if h.opts.Secret != "" && !h.authorized(r, &params{query: parseQuery(r.URL.RawQuery)}) {
+			if h.opts.Secret != "" && !h.authorized(r, &params{query: r.URL.RawQuery}) {
 				(&out{format: formatJSON, quote: h.opts.QuoteJSON}).fail(w, errForbidden)
 				return resMetrics
 			}
@@ -148,8 +148,8 @@ func (h *Handler) serve(w *statusWriter, r *http.Request) resource {
 	}
 	if rt.format == formatJSONP {
 		cb := "_JSONP_comet_cb"
-		if v, ok := parseQuery(r.URL.RawQuery)["cb"]; ok && len(v) > 0 {
-			cb = v[0]
+		if v, ok := lookupQuery(r.URL.RawQuery, "cb"); ok {
+			cb = v
 		}
 		if !validCallback(cb) {
 			invalidCallback(w)
@@ -242,7 +242,7 @@ func (h *Handler) authorized(r *http.Request, p *params) bool {
 // Authorized reports whether r carries the secret (always true without
 // one); the status page handler uses it.
 func (h *Handler) Authorized(r *http.Request) bool {
-	return h.opts.Secret == "" || h.authorized(r, &params{query: parseQuery(r.URL.RawQuery)})
+	return h.opts.Secret == "" || h.authorized(r, &params{query: r.URL.RawQuery})
 }
 
 // getOrHead answers 405 to any other method of a non-API resource.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
 	"testing"
 )
@@ -85,4 +86,22 @@ func validHost(h string) bool {
 		}
 	}
 	return true
+}
+
+// FuzzLookupQuery: lookupQuery agrees with url.ParseQuery.
+func FuzzLookupQuery(f *testing.F) {
+	for _, s := range []string{"since=1&last_id=2", "a=1&a=2", "a%=1&a=3", "a=%zz&a=4", "a;b=1&a=5", "+a=b+c&%20a=x", "&&a", "a"} {
+		f.Add(s, "a")
+	}
+	f.Fuzz(func(t *testing.T, raw, name string) {
+		got, ok := lookupQuery(raw, name)
+		vals, _ := url.ParseQuery(raw)
+		want, wok := "", false
+		if v := vals[name]; len(v) > 0 {
+			want, wok = v[0], true
+		}
+		if got != want || ok != wok {
+			t.Fatalf("lookupQuery(%q, %q) = %q, %v; url.ParseQuery gives %q, %v", raw, name, got, ok, want, wok)
+		}
+	})
 }

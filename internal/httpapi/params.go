@@ -16,7 +16,7 @@ import (
 // form types, the body; the body wins, and within one source the first
 // value of a repeated name counts.
 type params struct {
-	query url.Values
+	query string // raw, looked up by lookupQuery
 	body  url.Values
 }
 
@@ -24,8 +24,44 @@ func (p *params) get(name string) (string, bool) {
 	if v, ok := p.body[name]; ok && len(v) > 0 {
 		return v[0], true
 	}
-	if v, ok := p.query[name]; ok && len(v) > 0 {
-		return v[0], true
+	return lookupQuery(p.query, name)
+}
+
+// maxQueryParams is url.ParseQuery's limit on the pairs of a query.
+const maxQueryParams = 10000
+
+// lookupQuery is the first value of name in the raw query string, as
+// url.ParseQuery(raw)[name][0] would be, without building the map: pairs
+// with a semicolon or a bad escape are skipped, + is a space.
+func lookupQuery(raw, name string) (string, bool) {
+	if strings.Count(raw, "&") >= maxQueryParams {
+		return "", false // url.ParseQuery parses nothing then
+	}
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		if strings.ContainsAny(k, "%+") {
+			uk, err := url.QueryUnescape(k)
+			if err != nil {
+				continue
+			}
+			k = uk
+		}
+		if k != name {
+			continue
+		}
+		if strings.ContainsAny(v, "%+") {
+			uv, err := url.QueryUnescape(v)
+			if err != nil {
+				continue
+			}
+			v = uv
+		}
+		return v, true
 	}
 	return "", false
 }
@@ -44,7 +80,7 @@ func parseQuery(raw string) url.Values {
 // error the read deadline is left in place, so that nothing more is waited
 // for on the connection, and the caller closes it.
 func readParams(w http.ResponseWriter, r *http.Request, limit int64, timeout time.Duration) (*params, error) {
-	p := &params{query: parseQuery(r.URL.RawQuery)}
+	p := &params{query: r.URL.RawQuery}
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return p, nil
 	}
