@@ -207,3 +207,13 @@ func rawRead(fd int, b []byte) (int, error) {
 	}
 	return int(n), nil
 }
+
+// pollNow is epoll_wait(2) with a zero timeout, which never waits (see
+// rawWrite).
+func pollNow(epfd int, events []syscall.EpollEvent) (int, error) {
+	n, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_WAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(n), nil
+}

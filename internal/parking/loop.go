@@ -84,7 +84,7 @@ func (lp *evloop) post(f func()) {
 	lp.sleeping = false
 	lp.lmu.Unlock()
 	if wake {
-		syscall.Write(lp.pipeW, []byte{1})
+		rawWrite(lp.pipeW, []byte{1})
 	}
 }
 
@@ -93,7 +93,7 @@ func (lp *evloop) stopLoop() {
 	lp.lmu.Lock()
 	lp.lstopped = true
 	lp.lmu.Unlock()
-	syscall.Write(lp.pipeW, []byte{1})
+	rawWrite(lp.pipeW, []byte{1})
 }
 
 // run waits for events and for work posted to the loop, and runs both.
@@ -118,7 +118,7 @@ func (lp *evloop) run() {
 		if stopped {
 			return
 		}
-		n, _ := syscall.EpollWait(lp.epfd, events, 0)
+		n, _ := pollNow(lp.epfd, events)
 		if n <= 0 && len(tasks) == 0 {
 			lp.lmu.Lock()
 			idle := len(lp.lqueue) == 0 && !lp.lstopped
@@ -126,7 +126,7 @@ func (lp *evloop) run() {
 			lp.lmu.Unlock()
 			if idle {
 				_ = rc.Read(func(uintptr) bool {
-					n, _ = syscall.EpollWait(lp.epfd, events, 0)
+					n, _ = pollNow(lp.epfd, events)
 					return n > 0
 				})
 				lp.lmu.Lock()
@@ -153,7 +153,7 @@ func (lp *evloop) run() {
 func (lp *evloop) drainPipe() {
 	var b [64]byte
 	for {
-		if n, err := syscall.Read(lp.pipeR, b[:]); n <= 0 || err != nil {
+		if n, err := rawRead(lp.pipeR, b[:]); n <= 0 || err != nil {
 			return
 		}
 	}
