@@ -8,8 +8,8 @@ import (
 )
 
 // parseNative parses a request that data holds whole, for Native: an
-// HTTP/1.1 GET or POST whose head is plain (no folding, no escapes in the
-// path, no chunked body, no Expect) and whose body, if any, is all there
+// HTTP/1.1 GET or POST whose head is plain (no folding, no chunked body,
+// no Expect) and whose body, if any, is all there
 // (Content-Length). It accepts only what net/http's parser reads the same
 // way (a fuzz test compares them) and says no to anything else, which
 // then goes to net/http. It allocates the request, its URL and header map
@@ -39,7 +39,7 @@ func parseNative(data []byte, maxHeader int) (*http.Request, bool) {
 	if len(target) == 0 || target[0] != '/' {
 		return nil, false
 	}
-	q := len(target)
+	q, escaped := len(target), false
 	for i, c := range target {
 		if c <= ' ' || c >= 0x7f || c == '#' {
 			return nil, false
@@ -48,21 +48,31 @@ func parseNative(data []byte, maxHeader int) (*http.Request, bool) {
 			q = i
 		}
 		if c == '%' && q == len(target) {
-			return nil, false // an escaped path: net/http unescapes it
+			escaped = true
 		}
 	}
 	uri := string(target)
-	u := &url.URL{Path: uri[:q]}
-	for i := range q {
-		if !pathByte(uri[i]) {
-			u.RawPath = u.Path // as url.URL.setPath keeps a path it would escape
-			break
+	var u *url.URL
+	if escaped {
+		// As net/http reads it (a multi-channel read's | is often sent
+		// as %7C).
+		var err error
+		if u, err = url.ParseRequestURI(uri); err != nil {
+			return nil, false
 		}
-	}
-	if q < len(uri) {
-		u.RawQuery = uri[q+1:]
-		if u.RawQuery == "" {
-			u.ForceQuery = true
+	} else {
+		u = &url.URL{Path: uri[:q]}
+		for i := range q {
+			if !pathByte(uri[i]) {
+				u.RawPath = u.Path // as url.URL.setPath keeps a path it would escape
+				break
+			}
+		}
+		if q < len(uri) {
+			u.RawQuery = uri[q+1:]
+			if u.RawQuery == "" {
+				u.ForceQuery = true
+			}
 		}
 	}
 	r := &http.Request{
