@@ -78,7 +78,7 @@ func FlagSet(c *Config) (*flag.FlagSet, *bool, *bool) {
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis engine URL (redis://HOST:PORT/DB); without it, the embedded engine")
 	fs.StringVar(&c.RedisPrefix, "redis-prefix", c.RedisPrefix, "Redis key namespace")
 	fs.StringVar(&c.NodeID, "node-id", c.NodeID, "this node's name in status and logs (default: host name and pid)")
-	fs.BoolVar(&c.LeanPolls, "lean-polls", c.LeanPolls, "hold polls on parked connections (no goroutine or buffers each) and serve their re-polls there; false: hold them in net/http")
+	fs.BoolVar(&c.LeanPolls, "lean-polls", c.LeanPolls, "hold polls on parked connections (no goroutine or buffers each) and serve plain requests on event loops; false: everything through net/http")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.BoolVar(&c.AccessLog, "access-log", c.AccessLog, "log one line per request (secrets redacted)")
