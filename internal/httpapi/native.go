@@ -173,7 +173,7 @@ func (w *nativeWriter) response(req *http.Request) []byte {
 		for _, v := range h[k] {
 			b = append(b, k...)
 			b = append(b, ": "...)
-			if strings.ContainsAny(v, "\r\n") {
+			if strings.IndexByte(v, '\r') >= 0 || strings.IndexByte(v, '\n') >= 0 {
 				v = headerNewlines.Replace(v)
 			}
 			b = append(b, strings.TrimSpace(v)...)

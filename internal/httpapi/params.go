@@ -16,13 +16,17 @@ import (
 // form types, the body; the body wins, and within one source the first
 // value of a repeated name counts.
 type params struct {
-	query string // raw, looked up by lookupQuery
-	body  url.Values
+	query   string     // raw, looked up by lookupQuery
+	body    url.Values // a multipart body's values
+	rawBody string     // an url-encoded body, looked up by lookupQuery
 }
 
 func (p *params) get(name string) (string, bool) {
 	if v, ok := p.body[name]; ok && len(v) > 0 {
 		return v[0], true
+	}
+	if v, ok := lookupQuery(p.rawBody, name); ok {
+		return v, true
 	}
 	return lookupQuery(p.query, name)
 }
@@ -44,7 +48,7 @@ func lookupQuery(raw, name string) (string, bool) {
 			continue
 		}
 		k, v, _ := strings.Cut(pair, "=")
-		if strings.ContainsAny(k, "%+") {
+		if strings.IndexByte(k, '%') >= 0 || strings.IndexByte(k, '+') >= 0 {
 			uk, err := url.QueryUnescape(k)
 			if err != nil {
 				continue
@@ -54,7 +58,7 @@ func lookupQuery(raw, name string) (string, bool) {
 		if k != name {
 			continue
 		}
-		if strings.ContainsAny(v, "%+") {
+		if strings.IndexByte(v, '%') >= 0 || strings.IndexByte(v, '+') >= 0 {
 			uv, err := url.QueryUnescape(v)
 			if err != nil {
 				continue
@@ -64,13 +68,6 @@ func lookupQuery(raw, name string) (string, bool) {
 		return v, true
 	}
 	return "", false
-}
-
-// parseQuery keeps what parses: a malformed pair is skipped, as browsers and
-// the original server do.
-func parseQuery(raw string) url.Values {
-	v, _ := url.ParseQuery(raw)
-	return v
 }
 
 // readParams parses the query and, for POST and DELETE, a form body of at
@@ -89,51 +86,52 @@ func readParams(w http.ResponseWriter, r *http.Request, limit int64, timeout tim
 	}
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(timeout))
-	body, err := readBody(w, r, limit)
+	body, raw, err := readBody(w, r, limit)
 	if err != nil {
 		return p, err
 	}
+	p.rawBody = raw
 	_ = rc.SetReadDeadline(time.Time{})
 	p.body = body
 	return p, nil
 }
 
 // readBody reads a form body of POST and DELETE and discards every other.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) (url.Values, error) {
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) (url.Values, string, error) {
 	ct, ctParams, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	form := ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data"
 	if !form || (r.Method != http.MethodPost && r.Method != http.MethodDelete) {
 		// Nothing to parse, but the limit and the deadline still hold.
 		n, err := io.Copy(io.Discard, io.LimitReader(r.Body, limit+1))
 		if n > limit {
-			return nil, errBodyTooLarge
+			return nil, "", errBodyTooLarge
 		}
 		if err != nil {
-			return nil, errBadBody
+			return nil, "", errBadBody
 		}
-		return nil, nil
+		return nil, "", nil
 	}
 	body := http.MaxBytesReader(w, r.Body, limit)
 	if ct == "multipart/form-data" {
 		if ctParams["boundary"] == "" {
-			return nil, errBadBody
+			return nil, "", errBadBody
 		}
 		mr := r
 		mr.Body = body
 		if err := mr.ParseMultipartForm(limit); err != nil {
-			return nil, bodyError(err)
+			return nil, "", bodyError(err)
 		}
 		if mr.MultipartForm == nil {
-			return nil, nil
+			return nil, "", nil
 		}
 		_ = mr.MultipartForm.RemoveAll()
-		return mr.MultipartForm.Value, nil
+		return mr.MultipartForm.Value, "", nil
 	}
 	data, err := io.ReadAll(body)
 	if err != nil {
-		return nil, bodyError(err)
+		return nil, "", bodyError(err)
 	}
-	return parseQuery(string(data)), nil
+	return nil, string(data), nil
 }
 
 func bodyError(err error) error {

@@ -46,21 +46,34 @@ func (o *out) body(obj []byte) []byte {
 
 func (o *out) obj() *object { return newObject(o.quote && o.format != formatJSONP) }
 
-// headers sets the headers every reply of this request carries.
+// Header values shared by every reply (never appended to in place: a
+// slice of capacity 1 is copied by an append).
+var (
+	hvNosniff   = []string{"nosniff"}
+	hvJSON      = []string{ctJSON}
+	hvJS        = []string{ctJS}
+	hvNo        = []string{"no"}
+	hvAny       = []string{"*"}
+	hvReadCache = []string{readCacheControl}
+	hvNoStore   = []string{"no-store"}
+)
+
+// headers sets the headers every reply of this request carries (the keys
+// are canonical already).
 func (o *out) headers(h http.Header) {
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["X-Content-Type-Options"] = hvNosniff[:1:1]
 	if o.format == formatJSONP {
-		h.Set("Content-Type", ctJS)
+		h["Content-Type"] = hvJS[:1:1]
 	} else {
-		h.Set("Content-Type", ctJSON)
+		h["Content-Type"] = hvJSON[:1:1]
 	}
 	if o.read {
-		h.Set("X-Accel-Buffering", "no")
-		h.Set("Access-Control-Allow-Origin", "*")
-		h.Set("Cache-Control", readCacheControl)
+		h["X-Accel-Buffering"] = hvNo[:1:1]
+		h["Access-Control-Allow-Origin"] = hvAny[:1:1]
+		h["Cache-Control"] = hvReadCache[:1:1]
 		h.Set("Expires", currentDates().expires)
 	} else {
-		h.Set("Cache-Control", "no-store")
+		h["Cache-Control"] = hvNoStore[:1:1]
 	}
 }
 
