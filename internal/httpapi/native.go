@@ -18,9 +18,8 @@ import (
 // idle (kept-alive after an answer, or new), without going through
 // net/http: a subscriber's re-poll or a publish is read, parsed and run
 // through the same handler, and a read that must wait is parked again.
-// Only a request that arrived whole in one read is served here (see
-// parseNative; other plain GETs are parsed by net/http's own parser);
-// anything else (chunked or partial bodies, pipelining, HTTP/1.0, other
+// Only a request that arrived whole in one read, and that parseNative
+// reads exactly as net/http would, is served here; anything else (chunked or partial bodies, pipelining, HTTP/1.0, other
 // protocols) is handed to net/http with the bytes already read.
 type Native struct {
 	Handler        http.Handler
@@ -33,9 +32,7 @@ var _ parking.Server = (*Native)(nil)
 func (n *Native) Serve(c net.Conn, data []byte) parking.Outcome {
 	req, ok := parseNative(data, n.MaxHeaderBytes)
 	if !ok {
-		if req, ok = n.parseGET(data); !ok {
-			return parking.Outcome{HandOff: true}
-		}
+		return parking.Outcome{HandOff: true}
 	}
 	req.RemoteAddr = remoteAddr(c)
 	w := &nativeWriter{conn: c}
@@ -44,21 +41,6 @@ func (n *Native) Serve(c net.Conn, data []byte) parking.Outcome {
 		return parking.Outcome{Parked: true}
 	}
 	return parking.Outcome{Resp: w.response(req), Close: req.Close || w.Header().Get("Connection") == "close"}
-}
-
-// parseGET reads, with net/http's parser, a GET that parseNative leaves
-// (an escaped path, say).
-func (n *Native) parseGET(data []byte) (*http.Request, bool) {
-	head := bytes.Index(data, []byte("\r\n\r\n"))
-	if head < 0 || head+4 != len(data) || (n.MaxHeaderBytes > 0 && head > n.MaxHeaderBytes) {
-		return nil, false
-	}
-	req, err := http.ReadRequest(bufio.NewReaderSize(bytes.NewReader(data), len(data)))
-	if err != nil || req.Method != http.MethodGet || req.ProtoMajor != 1 || req.ProtoMinor != 1 ||
-		req.Host == "" || req.ContentLength != 0 || len(req.TransferEncoding) > 0 || req.Header.Get("Expect") != "" {
-		return nil, false
-	}
-	return req, true
 }
 
 // remoteAddr is c's peer address, formatted once per connection.

@@ -61,19 +61,19 @@ var (
 // headers sets the headers every reply of this request carries (the keys
 // are canonical already).
 func (o *out) headers(h http.Header) {
-	h["X-Content-Type-Options"] = hvNosniff[:1:1]
+	h["X-Content-Type-Options"] = hvNosniff
 	if o.format == formatJSONP {
-		h["Content-Type"] = hvJS[:1:1]
+		h["Content-Type"] = hvJS
 	} else {
-		h["Content-Type"] = hvJSON[:1:1]
+		h["Content-Type"] = hvJSON
 	}
 	if o.read {
-		h["X-Accel-Buffering"] = hvNo[:1:1]
-		h["Access-Control-Allow-Origin"] = hvAny[:1:1]
-		h["Cache-Control"] = hvReadCache[:1:1]
+		h["X-Accel-Buffering"] = hvNo
+		h["Access-Control-Allow-Origin"] = hvAny
+		h["Cache-Control"] = hvReadCache
 		h.Set("Expires", currentDates().expires)
 	} else {
-		h["Cache-Control"] = hvNoStore[:1:1]
+		h["Cache-Control"] = hvNoStore
 	}
 }
 

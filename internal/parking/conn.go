@@ -70,16 +70,6 @@ func (c *conn) isDetached() bool {
 	return c.detached
 }
 
-// fd is the descriptor to use for raw I/O: the Lot's own while detached.
-func (c *conn) fd() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.detached {
-		return c.raw
-	}
-	return connFD(c.Conn)
-}
-
 // detach gives the Lot its own descriptor and closes the original (which
 // leaves the runtime's poller; the socket stays open).
 func (c *conn) detach() (int, error) {

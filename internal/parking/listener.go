@@ -7,17 +7,15 @@ import (
 
 // Listen wraps inner: its Accept yields inner's connections and the parked
 // connections handed back after their answer.
-func (l *Lot) Listen(inner net.Listener) net.Listener {
-	ln := &listener{Listener: inner, back: make(chan net.Conn, 16384), accepted: make(chan accepted), done: make(chan struct{})}
-	go ln.pump()
-	return ln
-}
+func (l *Lot) Listen(inner net.Listener) net.Listener { return l.listen(inner, nil) }
 
 // ListenNative wraps inner like Listen, but the Lot takes every new
 // connection first: its requests go to the Lot's Server, and only what the
 // Server hands off (or a connection the Lot cannot take) reaches Accept.
-func (l *Lot) ListenNative(inner net.Listener) net.Listener {
-	ln := &listener{Listener: inner, back: make(chan net.Conn, 16384), accepted: make(chan accepted), done: make(chan struct{}), lot: l}
+func (l *Lot) ListenNative(inner net.Listener) net.Listener { return l.listen(inner, l) }
+
+func (l *Lot) listen(inner net.Listener, adopter *Lot) net.Listener {
+	ln := &listener{Listener: inner, back: make(chan net.Conn, 16384), accepted: make(chan accepted), done: make(chan struct{}), lot: adopter}
 	go ln.pump()
 	return ln
 }

@@ -113,16 +113,6 @@ func (l *Lot) SetServer(s Server) { l.server = s }
 // connections are not counted).
 func (l *Lot) Parked() int { return int(l.held.Load()) }
 
-// Submit runs f off the caller's goroutine: on a loop when the Lot is
-// Inline, else on a worker. After Close, f is dropped.
-func (l *Lot) Submit(f func()) {
-	if l.inline {
-		l.loops[0].post(f)
-		return
-	}
-	l.submitWork(f)
-}
-
 // Submit runs f off the caller's goroutine: on s's loop when the Lot is
 // Inline, else on a worker. After Close, f is dropped.
 func (s *Spot) Submit(f func()) {

@@ -60,8 +60,7 @@ func (l *Lot) Park(c net.Conn, buffered []byte, gone func()) (*Spot, error) {
 	if err != nil {
 		return nil, ErrNotParkable
 	}
-	s := &Spot{lot: l, conn: lc, fd: fd, gone: gone}
-	s.buffered.Store(len(lc.prefix) > 0)
+	s := l.newSpot(lc, fd, gone)
 	s.state.Store(spotHeld)
 	l.held.Add(1)
 	if err := l.register(s); err != nil {
@@ -69,6 +68,12 @@ func (l *Lot) Park(c net.Conn, buffered []byte, gone func()) (*Spot, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+func (l *Lot) newSpot(lc *conn, fd int, gone func()) *Spot {
+	s := &Spot{lot: l, conn: lc, fd: fd, gone: gone}
+	s.buffered.Store(len(lc.prefix) > 0)
+	return s
 }
 
 // Adopt takes c, a connection that has not sent a request yet, into the
@@ -82,8 +87,7 @@ func (l *Lot) Adopt(c net.Conn) error {
 	if err != nil {
 		return ErrNotParkable
 	}
-	s := &Spot{lot: l, conn: lc, fd: fd}
-	s.buffered.Store(len(lc.prefix) > 0)
+	s := l.newSpot(lc, fd, nil)
 	s.until.Store(time.Now().Add(l.firstTimeout).UnixNano())
 	s.state.Store(spotIdle)
 	if err := l.register(s); err != nil {
