@@ -37,12 +37,65 @@ type Poll struct {
 	hasClient bool
 	wake      chan WakeReason  // for a goroutine that waits
 	fn        func(WakeReason) // or a callback, for a parked connection
+	links     []pollLink       // one per channel while added
+	one       [1]pollLink      // links of a one-channel poll, without an allocation
+}
+
+// pollLink is a poll's place in the list of one channel's polls: adding and
+// removing a poll are pointer updates, with no hashing and no allocation.
+type pollLink struct {
+	p          *Poll
+	list       *pollList // nil when not linked
+	prev, next *pollLink
+}
+
+// pollList holds the polls of one channel.
+type pollList struct {
+	first *pollLink
+	n     int
+}
+
+func (l *pollList) push(k *pollLink) {
+	k.list, k.prev, k.next = l, nil, l.first
+	if l.first != nil {
+		l.first.prev = k
+	}
+	l.first = k
+	l.n++
+}
+
+func (l *pollList) unlink(k *pollLink) {
+	if k.prev != nil {
+		k.prev.next = k.next
+	} else {
+		l.first = k.next
+	}
+	if k.next != nil {
+		k.next.prev = k.prev
+	}
+	k.list, k.prev, k.next = nil, nil, nil
+	l.n--
+}
+
+func newPoll(channels []string, clientID string, hasClient bool) *Poll {
+	p := &Poll{channels: channels, clientID: clientID, hasClient: hasClient}
+	if len(channels) == 1 {
+		p.links = p.one[:]
+	} else {
+		p.links = make([]pollLink, len(channels))
+	}
+	for i := range p.links {
+		p.links[i].p = p
+	}
+	return p
 }
 
 // NewPoll returns a poll watching channels, for the given reader, to be
 // waited on through Wake.
 func NewPoll(channels []string, clientID string, hasClient bool) *Poll {
-	return &Poll{channels: channels, clientID: clientID, hasClient: hasClient, wake: make(chan WakeReason, 1)}
+	p := newPoll(channels, clientID, hasClient)
+	p.wake = make(chan WakeReason, 1)
+	return p
 }
 
 // NewPollFunc returns a poll whose wakes call fn instead: a held read with
@@ -50,7 +103,9 @@ func NewPoll(channels []string, clientID string, hasClient bool) *Poll {
 // notifier's goroutine: it must be quick, must not block and must not call
 // the Hub. It may be called more than once (wakes do not coalesce for it).
 func NewPollFunc(channels []string, clientID string, hasClient bool, fn func(WakeReason)) *Poll {
-	return &Poll{channels: channels, clientID: clientID, hasClient: hasClient, fn: fn}
+	p := newPoll(channels, clientID, hasClient)
+	p.fn = fn
+	return p
 }
 
 // Wake is the channel the Hub signals; it holds at most one pending reason.
@@ -72,7 +127,7 @@ func (p *Poll) signal(r WakeReason) {
 // It implements Notifier for the engines.
 type Hub struct {
 	mu     sync.Mutex
-	polls  map[string]map[*Poll]struct{}
+	polls  map[string]*pollList
 	n      int
 	max    int
 	closed bool
@@ -81,7 +136,7 @@ type Hub struct {
 
 // NewHub returns a hub that holds at most max polls (0: no limit).
 func NewHub(max int) *Hub {
-	return &Hub{polls: make(map[string]map[*Poll]struct{}), max: max}
+	return &Hub{polls: make(map[string]*pollList), max: max}
 }
 
 // Add registers p on its channels. It fails with ErrClosed after Shutdown
@@ -95,13 +150,16 @@ func (h *Hub) Add(p *Poll) error {
 	if h.max > 0 && h.n >= h.max {
 		return ErrCapacity
 	}
-	for _, c := range p.channels {
-		set := h.polls[c]
-		if set == nil {
-			set = make(map[*Poll]struct{})
-			h.polls[c] = set
+	if len(p.links) > 0 && p.links[0].list != nil {
+		return nil // added already
+	}
+	for i, c := range p.channels {
+		l := h.polls[c]
+		if l == nil {
+			l = &pollList{}
+			h.polls[c] = l
 		}
-		set[p] = struct{}{}
+		l.push(&p.links[i])
 	}
 	h.n++
 	return nil
@@ -112,15 +170,16 @@ func (h *Hub) Remove(p *Poll) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	removed := false
-	for _, c := range p.channels {
-		set := h.polls[c]
-		if _, ok := set[p]; !ok {
+	for i := range p.links {
+		k := &p.links[i]
+		l := k.list
+		if l == nil {
 			continue
 		}
 		removed = true
-		delete(set, p)
-		if len(set) == 0 {
-			delete(h.polls, c)
+		l.unlink(k)
+		if l.n == 0 {
+			delete(h.polls, p.channels[i])
 		}
 	}
 	if removed {
@@ -138,8 +197,10 @@ func (h *Hub) Generation() uint64 { return h.gen.Load() }
 func (h *Hub) Notify(channel string, reason WakeReason) {
 	h.gen.Add(1)
 	h.mu.Lock()
-	for p := range h.polls[channel] {
-		p.signal(reason)
+	if l := h.polls[channel]; l != nil {
+		for k := l.first; k != nil; k = k.next {
+			k.p.signal(reason)
+		}
 	}
 	h.mu.Unlock()
 }
@@ -148,9 +209,9 @@ func (h *Hub) Notify(channel string, reason WakeReason) {
 func (h *Hub) NotifyAll(reason WakeReason) {
 	h.gen.Add(1)
 	h.mu.Lock()
-	for _, set := range h.polls {
-		for p := range set {
-			p.signal(reason)
+	for _, l := range h.polls {
+		for k := l.first; k != nil; k = k.next {
+			k.p.signal(reason)
 		}
 	}
 	h.mu.Unlock()
@@ -185,10 +246,10 @@ func (h *Hub) Active() (channels, clients []string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	seen := make(map[string]struct{})
-	for c, set := range h.polls {
+	for c, l := range h.polls {
 		channels = append(channels, c)
-		for p := range set {
-			if p.hasClient {
+		for k := l.first; k != nil; k = k.next {
+			if p := k.p; p.hasClient {
 				if _, ok := seen[p.clientID]; !ok {
 					seen[p.clientID] = struct{}{}
 					clients = append(clients, p.clientID)

@@ -143,18 +143,44 @@ type Hold struct {
 // Cancel when the client left. A Hold with done set needs no waiting: its
 // answer is ready (Finish returns it).
 func (s *Service) Begin(ctx context.Context, q ReadQuery, wake func(WakeReason)) (*Hold, ReadResult, error) {
+	// The usual case takes one read: watch every channel asked for, then
+	// read. When the read has messages, fails, or leaves out a channel
+	// (missing, or not readable without a client), the poll is dropped and
+	// beginSlow decides.
+	p := s.newPoll(q, wake)
+	if s.Hub.Add(p) != nil {
+		return s.beginSlow(ctx, q, wake) // closed or full: read first
+	}
+	res, err := s.Engine.Read(ctx, q)
+	if err != nil || res.HasMessages() {
+		s.Hub.Remove(p)
+		return nil, res, err
+	}
+	if len(res.Channels) != len(q.Channels) {
+		s.Hub.Remove(p)
+		return s.beginSlow(ctx, q, wake)
+	}
+	q.Since = res.Since
+	return &Hold{Poll: p, q: q, first: res}, res, nil
+}
+
+func (s *Service) newPoll(q ReadQuery, wake func(WakeReason)) *Poll {
+	if wake != nil {
+		return NewPollFunc(q.Channels, q.ClientID, q.HasClient, wake)
+	}
+	return NewPoll(q.Channels, q.ClientID, q.HasClient)
+}
+
+// beginSlow reads first, then watches the channels the read returned and
+// reads again (so a publish in between is not missed).
+func (s *Service) beginSlow(ctx context.Context, q ReadQuery, wake func(WakeReason)) (*Hold, ReadResult, error) {
 	res, err := s.Engine.Read(ctx, q)
 	if err != nil || res.HasMessages() {
 		return nil, res, err
 	}
 	q.Channels = readable(q.Channels, res)
 	q.Since = res.Since
-	var p *Poll
-	if wake != nil {
-		p = NewPollFunc(q.Channels, q.ClientID, q.HasClient, wake)
-	} else {
-		p = NewPoll(q.Channels, q.ClientID, q.HasClient)
-	}
+	p := s.newPoll(q, wake)
 	h := &Hold{Poll: p, q: q, first: res}
 	if err := s.Hub.Add(p); err != nil {
 		if errors.Is(err, ErrClosed) {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // parseNative parses a request that data holds whole, for Native: an
@@ -19,10 +20,10 @@ func parseNative(data []byte, maxHeader int) (*http.Request, bool) {
 	if end < 0 || (maxHeader > 0 && end > maxHeader) {
 		return nil, false
 	}
-	head, body := data[:end+2], data[end+4:]
-	nl := bytes.Index(head, crlf)
-	line := head[:nl]
-	head = head[nl+2:]
+	// The target is a string of its own (a held poll keeps its channel
+	// names); the host and every header value are pieces of one string.
+	nl := bytes.Index(data, crlf)
+	line, head, body := data[:nl], string(data[nl+2:end+2]), data[end+4:]
 	var method string
 	switch {
 	case bytes.HasPrefix(line, []byte("GET ")):
@@ -82,21 +83,21 @@ func parseNative(data []byte, maxHeader int) (*http.Request, bool) {
 	}
 	hasHost, hasLength := false, false
 	for len(head) > 0 {
-		nl := bytes.Index(head, crlf)
+		nl := strings.Index(head, "\r\n")
 		line := head[:nl]
 		head = head[nl+2:]
-		colon := bytes.IndexByte(line, ':')
+		colon := strings.IndexByte(line, ':')
 		if colon <= 0 {
 			return nil, false
 		}
 		name, value := line[:colon], trimOWS(line[colon+1:])
-		for _, c := range name {
-			if !tokenByte(c) {
+		for i := range len(name) {
+			if !tokenByte(name[i]) {
 				return nil, false
 			}
 		}
-		for _, c := range value {
-			if (c < ' ' && c != '\t') || c == 0x7f {
+		for i := range len(value) {
+			if c := value[i]; (c < ' ' && c != '\t') || c == 0x7f {
 				return nil, false
 			}
 		}
@@ -107,12 +108,12 @@ func parseNative(data []byte, maxHeader int) (*http.Request, bool) {
 				return nil, false
 			}
 			hasHost = true
-			for _, c := range value {
-				if !hostByte(c) {
+			for i := range len(value) {
+				if !hostByte(value[i]) {
 					return nil, false // net/http answers 400: let it
 				}
 			}
-			r.Host = string(value)
+			r.Host = value
 			continue
 		case "Content-Length":
 			if hasLength || len(value) == 0 || len(value) > 9 {
@@ -120,7 +121,8 @@ func parseNative(data []byte, maxHeader int) (*http.Request, bool) {
 			}
 			hasLength = true
 			n := int64(0)
-			for _, c := range value {
+			for i := range len(value) {
+				c := value[i]
 				if c < '0' || c > '9' {
 					return nil, false
 				}
@@ -134,7 +136,7 @@ func parseNative(data []byte, maxHeader int) (*http.Request, bool) {
 				r.Close = true
 			}
 		}
-		r.Header[key] = append(r.Header[key], string(value))
+		r.Header[key] = append(r.Header[key], value)
 	}
 	if !hasHost || r.Host == "" || int64(len(body)) != r.ContentLength {
 		return nil, false
@@ -155,7 +157,7 @@ var (
 	crlf2 = []byte("\r\n\r\n")
 )
 
-func trimOWS(b []byte) []byte {
+func trimOWS(b string) string {
 	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
 		b = b[1:]
 	}
@@ -205,17 +207,17 @@ var commonKeys = []string{"Host", "User-Agent", "Accept", "Accept-Encoding", "Ac
 	"If-Modified-Since", "If-None-Match", "Keep-Alive"}
 
 // canonicalKey is name in canonical form (textproto's).
-func canonicalKey(name []byte) string {
+func canonicalKey(name string) string {
 	for _, k := range commonKeys {
 		if len(k) == len(name) && canonicalEqual(name, k) {
 			return k
 		}
 	}
-	return http.CanonicalHeaderKey(string(name))
+	return http.CanonicalHeaderKey(name)
 }
 
 // canonicalEqual: name is k, with any letter case (k is canonical).
-func canonicalEqual(name []byte, k string) bool {
+func canonicalEqual(name, k string) bool {
 	for i := range len(name) {
 		a, b := name[i], k[i]
 		if a|0x20 != b|0x20 {
@@ -229,16 +231,16 @@ func canonicalEqual(name []byte, k string) bool {
 }
 
 // hasToken: the comma-separated list v holds t (any case).
-func hasToken(v []byte, t string) bool {
+func hasToken(v, t string) bool {
 	for len(v) > 0 {
-		i := bytes.IndexByte(v, ',')
+		i := strings.IndexByte(v, ',')
 		part := v
 		if i >= 0 {
 			part, v = v[:i], v[i+1:]
 		} else {
-			v = nil
+			v = ""
 		}
-		if bytes.EqualFold(trimOWS(part), []byte(t)) {
+		if strings.EqualFold(trimOWS(part), t) {
 			return true
 		}
 	}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/simple-comet/simple-comet/internal/comet"
@@ -15,18 +16,13 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request, o *out, list stri
 		o.fail(w, errTooManyChannels)
 		return
 	}
-	q := comet.ReadQuery{Channels: make([]string, 0, len(names))}
-	seen := make(map[string]struct{}, len(names))
 	for _, n := range names {
 		if !h.validChannel(n) {
 			o.fail(w, errInvalidChannel)
 			return
 		}
-		if _, dup := seen[n]; !dup {
-			seen[n] = struct{}{}
-			q.Channels = append(q.Channels, n)
-		}
 	}
+	q := comet.ReadQuery{Channels: dedupe(names)}
 	if id, ok := p.get("client_id"); ok {
 		if id == "" || !comet.ValidName(id) {
 			o.fail(w, errInvalidClientID)
@@ -47,6 +43,28 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request, o *out, list stri
 		return // the client left: nothing is written
 	}
 	h.answerRead(w, r, o, res, reason, err)
+}
+
+// dedupe drops the repeats of names in place, keeping the first of each.
+func dedupe(names []string) []string {
+	if len(names) > 16 {
+		seen := make(map[string]struct{}, len(names))
+		out := names[:0]
+		for _, n := range names {
+			if _, dup := seen[n]; !dup {
+				seen[n] = struct{}{}
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	out := names[:0]
+	for _, n := range names {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // answerRead writes a read's reply (or its error) through net/http.

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
@@ -57,27 +56,26 @@ func (s *sharedAnswers) put(key string, gen uint64, now time.Time, a sharedAnswe
 // shareKey identifies the reply a parked read waits for: same channels,
 // since, reader, format and connection handling give the same bytes.
 func (pr *parkedRead) shareKey() string {
-	var b strings.Builder
-	b.Grow(64)
-	b.WriteByte(byte('0' + pr.o.format))
+	var buf [128]byte
+	b := append(buf[:0], byte('0'+pr.o.format))
 	if pr.o.quote {
-		b.WriteByte('q')
+		b = append(b, 'q')
 	}
 	if pr.keepAlive {
-		b.WriteByte('k')
+		b = append(b, 'k')
 	}
-	b.WriteByte('|')
-	b.WriteString(pr.o.callback)
-	b.WriteByte('|')
-	b.WriteString(strconv.FormatInt(pr.hold.Since(), 10))
-	b.WriteByte('|')
+	b = append(b, '|')
+	b = append(b, pr.o.callback...)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, pr.hold.Since(), 10)
+	b = append(b, '|')
 	if id, ok := pr.hold.Client(); ok {
-		b.WriteByte('c')
-		b.WriteString(id)
+		b = append(b, 'c')
+		b = append(b, id...)
 	}
 	for _, c := range pr.hold.Channels() {
-		b.WriteByte('|')
-		b.WriteString(c)
+		b = append(b, '|')
+		b = append(b, c...)
 	}
-	return b.String()
+	return string(b)
 }
