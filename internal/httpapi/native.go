@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/simple-comet/simple-comet/internal/parking"
@@ -35,12 +36,28 @@ func (n *Native) Serve(c net.Conn, data []byte) parking.Outcome {
 		return parking.Outcome{HandOff: true}
 	}
 	req.RemoteAddr = remoteAddr(c)
-	w := &nativeWriter{conn: c}
+	w := writers.Get().(*nativeWriter)
+	w.conn = c
+	defer w.release()
 	n.Handler.ServeHTTP(w, req)
 	if w.hijacked {
 		return parking.Outcome{Parked: true}
 	}
 	return parking.Outcome{Resp: w.response(req), Close: req.Close || w.Header().Get("Connection") == "close"}
+}
+
+// writers are reused: a handler is done with its writer when it returns,
+// and the response is copied out of it.
+var writers = sync.Pool{New: func() any { return &nativeWriter{} }}
+
+func (w *nativeWriter) release() {
+	if w.body.Cap() > 64<<10 {
+		return // a big reply: let the buffer go
+	}
+	clear(w.header)
+	w.conn, w.status, w.hijacked = nil, 0, false
+	w.body.Reset()
+	writers.Put(w)
 }
 
 // remoteAddr is c's peer address, formatted once per connection.

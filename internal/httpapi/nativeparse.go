@@ -79,8 +79,12 @@ func parseNative(data []byte, maxHeader int) (*http.Request, bool) {
 	r := &http.Request{
 		Method: method, URL: u, RequestURI: uri,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: make(http.Header, 4),
 	}
+	// One array holds every header's value: each header's slice is a
+	// piece of it, capped so that a repeated header appends elsewhere.
+	nh := strings.Count(head, "\r\n")
+	r.Header = make(http.Header, nh)
+	vals := make([]string, 0, nh)
 	hasHost, hasLength := false, false
 	for len(head) > 0 {
 		nl := strings.Index(head, "\r\n")
@@ -136,7 +140,12 @@ func parseNative(data []byte, maxHeader int) (*http.Request, bool) {
 				r.Close = true
 			}
 		}
-		r.Header[key] = append(r.Header[key], value)
+		if old, ok := r.Header[key]; ok {
+			r.Header[key] = append(old, value)
+		} else {
+			vals = append(vals, value)
+			r.Header[key] = vals[len(vals)-1 : len(vals) : len(vals)]
+		}
 	}
 	if !hasHost || r.Host == "" || int64(len(body)) != r.ContentLength {
 		return nil, false

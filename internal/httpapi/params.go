@@ -98,7 +98,14 @@ func readParams(w http.ResponseWriter, r *http.Request, limit int64, timeout tim
 
 // readBody reads a form body of POST and DELETE and discards every other.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) (url.Values, string, error) {
-	ct, ctParams, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ctv := r.Header.Get("Content-Type")
+	var ct string
+	var ctParams map[string]string
+	if strings.EqualFold(ctv, "application/x-www-form-urlencoded") {
+		ct = "application/x-www-form-urlencoded" // what nearly every publisher sends
+	} else {
+		ct, ctParams, _ = mime.ParseMediaType(ctv)
+	}
 	form := ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data"
 	if !form || (r.Method != http.MethodPost && r.Method != http.MethodDelete) {
 		// Nothing to parse, but the limit and the deadline still hold.
@@ -127,11 +134,34 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) (url.Values, 
 		_ = mr.MultipartForm.RemoveAll()
 		return mr.MultipartForm.Value, "", nil
 	}
-	data, err := io.ReadAll(body)
+	size := int64(512)
+	if r.ContentLength >= 0 && r.ContentLength <= limit {
+		size = r.ContentLength
+	}
+	data, err := readAllSized(body, size)
 	if err != nil {
 		return nil, "", bodyError(err)
 	}
 	return nil, string(data), nil
+}
+
+// readAllSized is io.ReadAll starting with room for size bytes (and one
+// more, so that the end is seen without growing).
+func readAllSized(r io.Reader, size int64) ([]byte, error) {
+	b := make([]byte, 0, size+1)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 func bodyError(err error) error {

@@ -129,10 +129,8 @@ func (pr *parkedRead) answer() {
 	gen := pr.h.svc.Hub.Generation()
 	a, ok := pr.h.shared.get(pr.key, gen, now)
 	if !ok {
-		ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 		var res comet.ReadResult
-		res, reason = pr.h.svc.Finish(ctx, pr.hold, reason)
-		cancel()
+		res, reason = pr.h.svc.Finish(engineContext(), pr.hold, reason)
 		a = sharedAnswer{resp: pr.response(&res), messages: countMessages(&res)}
 		if reason != comet.WakeEngineDown {
 			pr.h.shared.put(pr.key, gen, now, a)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/simple-comet/simple-comet/internal/comet"
@@ -14,9 +15,40 @@ import (
 // cut short by a client hanging up: a half-done publish helps no one.
 const engineTimeout = 5 * time.Second
 
-func opContext(r *http.Request) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(r.Context()), engineTimeout)
+// opContext is the context of one engine call for r: a deadline
+// engineTimeout away (less at most engineCtxReuse), and no cancellation
+// when the client hangs up. Calls share one context while it is fresh
+// rather than arming a timer each: the engine reads only its deadline.
+func opContext(*http.Request) (context.Context, context.CancelFunc) {
+	return engineContext(), noCancel
 }
+
+// engineCtxReuse: how long one shared engine context is handed out.
+const engineCtxReuse = 50 * time.Millisecond
+
+type sharedCtx struct {
+	ctx    context.Context
+	cancel context.CancelFunc // never called: the deadline ends it
+	made   int64              // monotonic nanoseconds
+}
+
+var (
+	engineCtx   atomic.Pointer[sharedCtx]
+	clockOrigin = time.Now()
+)
+
+func engineContext() context.Context {
+	now := int64(time.Since(clockOrigin))
+	if c := engineCtx.Load(); c != nil && now-c.made < int64(engineCtxReuse) {
+		return c.ctx
+	}
+	// Left to expire on its own: its timer releases it engineTimeout later.
+	ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
+	engineCtx.Store(&sharedCtx{ctx: ctx, cancel: cancel, made: now})
+	return ctx
+}
+
+func noCancel() {}
 
 // engineFailed answers an engine error, logging the ones that are not the
 // domain's known kinds.
