@@ -100,11 +100,10 @@ func New(svc *comet.Service, opts Options) *Handler {
 // ServeHTTP routes a request. Paths are taken as sent: no cleaning and no
 // redirects.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &statusWriter{ResponseWriter: w, start: time.Now()}
 	res := h.serve(sw, r)
 	if !sw.parked { // a parked read reports when it is answered
-		h.obs.Request(res.String(), sw.status(), time.Since(start))
+		h.obs.Request(res.String(), sw.status(), time.Since(sw.start))
 	}
 }
 
@@ -288,9 +287,19 @@ func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
 // statusWriter remembers the status written, for metrics and access logs.
 type statusWriter struct {
 	http.ResponseWriter
+	start  time.Time // when the request began
 	code   int
 	bytes  int
 	parked bool
+}
+
+// requestStart is when the request answered through w began (now when w
+// is not the handler's own).
+func requestStart(w http.ResponseWriter) time.Time {
+	if sw, ok := w.(*statusWriter); ok && !sw.start.IsZero() {
+		return sw.start
+	}
+	return time.Now()
 }
 
 func (s *statusWriter) WriteHeader(code int) {

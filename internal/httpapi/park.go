@@ -46,7 +46,7 @@ func (h *Handler) parkable(w http.ResponseWriter, r *http.Request) bool {
 
 // readParked runs a read whose hold, if any, is parked. It always answers.
 func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q comet.ReadQuery) {
-	pr := &parkedRead{h: h, o: *o, keepAlive: !r.Close, start: time.Now()}
+	pr := &parkedRead{h: h, o: *o, keepAlive: !r.Close, start: requestStart(w)}
 	hold, res, err := h.svc.Begin(r.Context(), q, pr.wake)
 	if hold == nil || hold.Done() {
 		reason := comet.WakeNone
@@ -141,7 +141,7 @@ func (pr *parkedRead) answer() {
 		return
 	}
 	pr.h.obs.Answered(reason, a.messages)
-	pr.h.obs.Request(resChannel.String(), http.StatusOK, time.Since(pr.start))
+	pr.h.obs.Request(resChannel.String(), http.StatusOK, now.Sub(pr.start))
 }
 
 // response is the whole HTTP response for a read, as net/http would have
