@@ -78,7 +78,12 @@ func (l *pollList) unlink(k *pollLink) {
 }
 
 func newPoll(channels []string, clientID string, hasClient bool) *Poll {
-	p := &Poll{channels: channels, clientID: clientID, hasClient: hasClient}
+	return initPoll(new(Poll), channels, clientID, hasClient)
+}
+
+// initPoll sets up p (zero) to watch channels.
+func initPoll(p *Poll, channels []string, clientID string, hasClient bool) *Poll {
+	p.channels, p.clientID, p.hasClient = channels, clientID, hasClient
 	if len(channels) == 1 {
 		p.links = p.one[:]
 	} else {

@@ -128,6 +128,7 @@ func (s *Service) Read(ctx context.Context, q ReadQuery) (ReadResult, WakeReason
 // Hold is a read in progress: registered in the Hub, waiting for a wake.
 type Hold struct {
 	Poll   *Poll
+	poll   Poll // what Poll points to, when Begin made it
 	q      ReadQuery
 	first  ReadResult // the view taken when the hold began
 	done   bool       // answered while beginning (first is the answer)
@@ -147,7 +148,14 @@ func (s *Service) Begin(ctx context.Context, q ReadQuery, wake func(WakeReason))
 	// read. When the read has messages, fails, or leaves out a channel
 	// (missing, or not readable without a client), the poll is dropped and
 	// beginSlow decides.
-	p := s.newPoll(q, wake)
+	h := &Hold{} // the poll lives inside the hold: one allocation
+	h.Poll = initPoll(&h.poll, q.Channels, q.ClientID, q.HasClient)
+	if wake != nil {
+		h.poll.fn = wake
+	} else {
+		h.poll.wake = make(chan WakeReason, 1)
+	}
+	p := h.Poll
 	if s.Hub.Add(p) != nil {
 		return s.beginSlow(ctx, q, wake) // closed or full: read first
 	}
@@ -161,7 +169,8 @@ func (s *Service) Begin(ctx context.Context, q ReadQuery, wake func(WakeReason))
 		return s.beginSlow(ctx, q, wake)
 	}
 	q.Since = res.Since
-	return &Hold{Poll: p, q: q, first: res}, res, nil
+	h.q, h.first = q, res
+	return h, res, nil
 }
 
 func (s *Service) newPoll(q ReadQuery, wake func(WakeReason)) *Poll {

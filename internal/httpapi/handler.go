@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/simple-comet/simple-comet/internal/comet"
@@ -100,12 +101,19 @@ func New(svc *comet.Service, opts Options) *Handler {
 // ServeHTTP routes a request. Paths are taken as sent: no cleaning and no
 // redirects.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	sw := &statusWriter{ResponseWriter: w, start: time.Now()}
+	sw := statusWriters.Get().(*statusWriter)
+	*sw = statusWriter{ResponseWriter: w, start: time.Now()}
 	res := h.serve(sw, r)
 	if !sw.parked { // a parked read reports when it is answered
 		h.obs.Request(res.String(), sw.status(), time.Since(sw.start))
 	}
+	*sw = statusWriter{}
+	statusWriters.Put(sw)
 }
+
+// statusWriters are reused: nothing keeps a request's writer once its
+// handler has returned.
+var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
 
 func (h *Handler) serve(w *statusWriter, r *http.Request) resource {
 	path := r.URL.Path

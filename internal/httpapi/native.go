@@ -31,7 +31,12 @@ var _ parking.Server = (*Native)(nil)
 
 // Serve implements parking.Server.
 func (n *Native) Serve(c net.Conn, data []byte) parking.Outcome {
-	req, ok := parseNative(data, n.MaxHeaderBytes)
+	nr := nativeReqs.Get().(*nativeReq)
+	defer func() {
+		nr.reset()
+		nativeReqs.Put(nr)
+	}()
+	req, ok := parseInto(data, n.MaxHeaderBytes, nr)
 	if !ok {
 		return parking.Outcome{HandOff: true}
 	}

@@ -2,10 +2,10 @@ package httpapi
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 )
 
 // parseNative parses a request that data holds whole, for Native: an
@@ -16,6 +16,39 @@ import (
 // then goes to net/http. It allocates the request, its URL and header map
 // and the strings, and nothing else: no buffered reader per request.
 func parseNative(data []byte, maxHeader int) (*http.Request, bool) {
+	return parseInto(data, maxHeader, &nativeReq{})
+}
+
+// nativeReq holds a parsed request's structures, to be reused once its
+// handler has returned (Native.Serve pools them). The strings (target,
+// header values) are never reused: handlers may keep them.
+type nativeReq struct {
+	req  http.Request
+	url  url.URL
+	hdr  http.Header
+	vals []string
+	body bodyReader
+}
+
+// bodyReader is a request body already in memory.
+type bodyReader struct{ bytes.Reader }
+
+func (*bodyReader) Close() error { return nil }
+
+// reset forgets the last request.
+func (nr *nativeReq) reset() {
+	nr.req = http.Request{}
+	nr.url = url.URL{}
+	clear(nr.hdr)
+	clear(nr.vals)
+	nr.vals = nr.vals[:0]
+	nr.body.Reset(nil)
+}
+
+var nativeReqs = sync.Pool{New: func() any { return new(nativeReq) }}
+
+// parseInto is parseNative, building the request in nr.
+func parseInto(data []byte, maxHeader int, nr *nativeReq) (*http.Request, bool) {
 	end := bytes.Index(data, crlf2)
 	if end < 0 || (maxHeader > 0 && end > maxHeader) {
 		return nil, false
@@ -62,7 +95,8 @@ func parseNative(data []byte, maxHeader int) (*http.Request, bool) {
 			return nil, false
 		}
 	} else {
-		u = &url.URL{Path: uri[:q]}
+		nr.url = url.URL{Path: uri[:q]}
+		u = &nr.url
 		for i := range q {
 			if !pathByte(uri[i]) {
 				u.RawPath = u.Path // as url.URL.setPath keeps a path it would escape
@@ -76,15 +110,23 @@ func parseNative(data []byte, maxHeader int) (*http.Request, bool) {
 			}
 		}
 	}
-	r := &http.Request{
+	r := &nr.req
+	*r = http.Request{
 		Method: method, URL: u, RequestURI: uri,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 	}
 	// One array holds every header's value: each header's slice is a
 	// piece of it, capped so that a repeated header appends elsewhere.
 	nh := strings.Count(head, "\r\n")
-	r.Header = make(http.Header, nh)
-	vals := make([]string, 0, nh)
+	if nr.hdr == nil {
+		nr.hdr = make(http.Header, nh)
+	}
+	r.Header = nr.hdr
+	vals := nr.vals[:0]
+	if cap(vals) < nh {
+		vals = make([]string, 0, nh)
+	}
+
 	hasHost, hasLength := false, false
 	for len(head) > 0 {
 		nl := strings.Index(head, "\r\n")
@@ -147,6 +189,7 @@ func parseNative(data []byte, maxHeader int) (*http.Request, bool) {
 			r.Header[key] = vals[len(vals)-1 : len(vals) : len(vals)]
 		}
 	}
+	nr.vals = vals
 	if !hasHost || r.Host == "" || int64(len(body)) != r.ContentLength {
 		return nil, false
 	}
@@ -154,7 +197,8 @@ func parseNative(data []byte, maxHeader int) (*http.Request, bool) {
 		return nil, false
 	}
 	if r.ContentLength > 0 {
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		nr.body.Reset(body)
+		r.Body = &nr.body
 	} else {
 		r.Body = http.NoBody
 	}
