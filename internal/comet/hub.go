@@ -35,10 +35,10 @@ type Poll struct {
 	channels  []string
 	clientID  string
 	hasClient bool
-	wake      chan WakeReason  // for a goroutine that waits
-	fn        func(WakeReason) // or a callback, for a parked connection
-	links     []pollLink       // one per channel while added
-	one       [1]pollLink      // links of a one-channel poll, without an allocation
+	wake      chan WakeReason // for a goroutine that waits
+	fn        Waker           // or a callback, for a parked connection
+	links     []pollLink      // one per channel while added
+	one       [1]pollLink     // links of a one-channel poll, without an allocation
 }
 
 // pollLink is a poll's place in the list of one channel's polls: adding and
@@ -103,13 +103,23 @@ func NewPoll(channels []string, clientID string, hasClient bool) *Poll {
 	return p
 }
 
+// Waker is told when a poll made with a callback wakes. A pointer to the
+// caller's own value satisfies it without an allocation.
+type Waker interface{ Wake(WakeReason) }
+
+// WakeFunc is a func as a Waker.
+type WakeFunc func(WakeReason)
+
+// Wake calls f.
+func (f WakeFunc) Wake(r WakeReason) { f(r) }
+
 // NewPollFunc returns a poll whose wakes call fn instead: a held read with
 // no goroutine waiting for it. fn runs with the Hub's lock held, on the
 // notifier's goroutine: it must be quick, must not block and must not call
 // the Hub. It may be called more than once (wakes do not coalesce for it).
 func NewPollFunc(channels []string, clientID string, hasClient bool, fn func(WakeReason)) *Poll {
 	p := newPoll(channels, clientID, hasClient)
-	p.fn = fn
+	p.fn = WakeFunc(fn)
 	return p
 }
 
@@ -119,7 +129,7 @@ func (p *Poll) Wake() <-chan WakeReason { return p.wake }
 
 func (p *Poll) signal(r WakeReason) {
 	if p.fn != nil {
-		p.fn(r)
+		p.fn.Wake(r)
 		return
 	}
 	select {

@@ -64,7 +64,7 @@ func BenchmarkPublishWake10k(b *testing.B) {
 	for b.Loop() {
 		for i := range holds {
 			q := comet.ReadQuery{Channels: []string{"ch"}, Since: since[i]}
-			h, _, err := svc.Begin(ctx, q, func(r comet.WakeReason) { reasons[i].Store(uint32(r)) })
+			h, _, err := svc.Begin(ctx, q, comet.WakeFunc(func(r comet.WakeReason) { reasons[i].Store(uint32(r)) }))
 			if err != nil || h == nil || h.Done() {
 				b.Fatalf("begin: got hold %v, err %v; want a held poll", h, err)
 			}

@@ -143,7 +143,7 @@ type Hold struct {
 // when not nil: see NewPollFunc) or its own timeout, then calls Finish, or
 // Cancel when the client left. A Hold with done set needs no waiting: its
 // answer is ready (Finish returns it).
-func (s *Service) Begin(ctx context.Context, q ReadQuery, wake func(WakeReason)) (*Hold, ReadResult, error) {
+func (s *Service) Begin(ctx context.Context, q ReadQuery, wake Waker) (*Hold, ReadResult, error) {
 	// The usual case takes one read: watch every channel asked for, then
 	// read. When the read has messages, fails, or leaves out a channel
 	// (missing, or not readable without a client), the poll is dropped and
@@ -173,16 +173,18 @@ func (s *Service) Begin(ctx context.Context, q ReadQuery, wake func(WakeReason))
 	return h, res, nil
 }
 
-func (s *Service) newPoll(q ReadQuery, wake func(WakeReason)) *Poll {
+func (s *Service) newPoll(q ReadQuery, wake Waker) *Poll {
 	if wake != nil {
-		return NewPollFunc(q.Channels, q.ClientID, q.HasClient, wake)
+		p := newPoll(q.Channels, q.ClientID, q.HasClient)
+		p.fn = wake
+		return p
 	}
 	return NewPoll(q.Channels, q.ClientID, q.HasClient)
 }
 
 // beginSlow reads first, then watches the channels the read returned and
 // reads again (so a publish in between is not missed).
-func (s *Service) beginSlow(ctx context.Context, q ReadQuery, wake func(WakeReason)) (*Hold, ReadResult, error) {
+func (s *Service) beginSlow(ctx context.Context, q ReadQuery, wake Waker) (*Hold, ReadResult, error) {
 	res, err := s.Engine.Read(ctx, q)
 	if err != nil || res.HasMessages() {
 		return nil, res, err

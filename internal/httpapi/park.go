@@ -47,7 +47,7 @@ func (h *Handler) parkable(w http.ResponseWriter, r *http.Request) bool {
 // readParked runs a read whose hold, if any, is parked. It always answers.
 func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q comet.ReadQuery) {
 	pr := &parkedRead{h: h, o: *o, keepAlive: !r.Close, start: requestStart(w)}
-	hold, res, err := h.svc.Begin(r.Context(), q, pr.wake)
+	hold, res, err := h.svc.Begin(r.Context(), q, pr)
 	if hold == nil || hold.Done() {
 		reason := comet.WakeNone
 		if hold != nil {
@@ -57,7 +57,7 @@ func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q c
 		return
 	}
 	pr.hold = hold
-	pr.timer = time.AfterFunc(h.svc.Hold, func() { pr.wake(comet.WakeTimeout) })
+	pr.timer = time.AfterFunc(h.svc.Hold, func() { pr.Wake(comet.WakeTimeout) })
 	c, rw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		pr.timer.Stop()
@@ -69,7 +69,7 @@ func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q c
 	if n := rw.Reader.Buffered(); n > 0 {
 		buffered, _ = rw.Reader.Peek(n)
 	}
-	spot, err := h.opts.Lot.Park(c, buffered, pr.gone)
+	spot, err := h.opts.Lot.Park(c, buffered, (*prGone)(pr))
 	if err != nil {
 		// Cannot watch it: answer now with what there is, and close.
 		pr.timer.Stop()
@@ -83,14 +83,14 @@ func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q c
 	pr.spot = spot
 	pr.key = pr.shareKey()
 	if !pr.state.CompareAndSwap(prBeginning, prParked) {
-		pr.spot.Submit(pr.answer) // woken before it was parked
+		pr.spot.Submit(pr) // woken before it was parked: answer
 	}
 	markParked(w)
 }
 
-// wake is the poll's callback: it runs under the Hub's lock, so it only
-// flips the state and queues the answer.
-func (pr *parkedRead) wake(reason comet.WakeReason) {
+// Wake is the poll's callback (comet.Waker): it runs under the Hub's lock,
+// so it only flips the state and queues the answer (Run).
+func (pr *parkedRead) Wake(reason comet.WakeReason) {
 	for {
 		s := pr.state.Load()
 		switch s & 0xff {
@@ -100,7 +100,7 @@ func (pr *parkedRead) wake(reason comet.WakeReason) {
 			}
 		case prParked:
 			if pr.state.CompareAndSwap(s, prWoken|uint32(reason)<<8) {
-				pr.spot.Submit(pr.answer)
+				pr.spot.Submit(pr) // answer
 				return
 			}
 		default:
@@ -108,6 +108,14 @@ func (pr *parkedRead) wake(reason comet.WakeReason) {
 		}
 	}
 }
+
+// Run answers the poll: the task that Wake queues (parking.Task).
+func (pr *parkedRead) Run() { pr.answer() }
+
+// prGone is a parkedRead as the task run when its client hangs up.
+type prGone parkedRead
+
+func (g *prGone) Run() { (*parkedRead)(g).gone() }
 
 // gone runs when the client hung up while parked: nothing is written and
 // nothing is left behind.

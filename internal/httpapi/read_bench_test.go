@@ -103,7 +103,7 @@ func BenchmarkPublishWakeEncode10k(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		for i := range holds {
-			h, _, err := svc.Begin(ctx, comet.ReadQuery{Channels: []string{"ch"}, Since: since[i]}, func(comet.WakeReason) {})
+			h, _, err := svc.Begin(ctx, comet.ReadQuery{Channels: []string{"ch"}, Since: since[i]}, comet.WakeFunc(func(comet.WakeReason) {}))
 			if err != nil || h == nil || h.Done() {
 				b.Fatalf("begin: got %v, %v; want a held poll", h, err)
 			}
@@ -152,7 +152,7 @@ func BenchmarkPublishWakeShared10k(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		for i := range prs {
-			hold, _, err := svc.Begin(ctx, comet.ReadQuery{Channels: []string{"ch"}, Since: since}, func(comet.WakeReason) {})
+			hold, _, err := svc.Begin(ctx, comet.ReadQuery{Channels: []string{"ch"}, Since: since}, comet.WakeFunc(func(comet.WakeReason) {}))
 			if err != nil || hold == nil || hold.Done() {
 				b.Fatalf("begin: got %v, %v; want a held poll", hold, err)
 			}

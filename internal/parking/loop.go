@@ -30,7 +30,7 @@ type evloop struct {
 	nextID uint64
 
 	lmu      sync.Mutex
-	lqueue   []func()
+	lqueue   []Task
 	sleeping bool // the loop waits in the poller: post must wake it
 	lstopped bool
 }
@@ -73,7 +73,7 @@ func (lp *evloop) closeFDs() {
 }
 
 // post queues f for the loop and wakes the loop if it waits.
-func (lp *evloop) post(f func()) {
+func (lp *evloop) post(f Task) {
 	lp.lmu.Lock()
 	if lp.lstopped {
 		lp.lmu.Unlock()
@@ -101,7 +101,7 @@ func (lp *evloop) run() {
 	l := lp.lot
 	defer l.wg.Done()
 	events := make([]syscall.EpollEvent, 256)
-	var tasks []func()
+	var tasks []Task
 	rc, err := lp.epf.SyscallConn()
 	if err != nil {
 		return
@@ -112,7 +112,7 @@ func (lp *evloop) run() {
 		stopped := lp.lstopped
 		lp.lmu.Unlock()
 		for i, f := range tasks {
-			f()
+			f.Run()
 			tasks[i] = nil
 		}
 		if stopped {
@@ -198,7 +198,7 @@ func (l *Lot) poke(s *Spot, onLoop bool) {
 				if onLoop && l.inline {
 					l.serveNext(s)
 				} else {
-					s.Submit(func() { l.serveNext(s) })
+					s.Submit(TaskFunc(func() { l.serveNext(s) }))
 				}
 			}
 		case s.rdhup.Load():

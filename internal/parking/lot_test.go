@@ -46,7 +46,7 @@ func setup(t *testing.T) (*Lot, net.Listener, net.Conn, net.Conn) {
 
 func TestAnswerHandsBackWithPrefix(t *testing.T) {
 	lot, ln, client, server := setup(t)
-	spot, err := lot.Park(server, []byte("NEXT"), func() { t.Error("gone called for a live client") })
+	spot, err := lot.Park(server, []byte("NEXT"), TaskFunc(func() { t.Error("gone called for a live client") }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestAnswerHandsBackWithPrefix(t *testing.T) {
 func TestHangUpRunsGoneOnce(t *testing.T) {
 	lot, _, client, server := setup(t)
 	gone := make(chan struct{}, 2)
-	spot, err := lot.Park(server, nil, func() { gone <- struct{}{} })
+	spot, err := lot.Park(server, nil, TaskFunc(func() { gone <- struct{}{} }))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ type Spot struct {
 	conn  *conn
 	fd    int
 	id    uint64
-	gone  func()
+	gone  Task // run if the client hangs up while held; may be nil
 	state atomic.Int32
 	until atomic.Int64 // UnixNano: closed if still idle then
 
@@ -39,7 +39,7 @@ type Spot struct {
 // Server. buffered is what was read beyond the request (pipelined bytes):
 // it is replayed later. gone is run (once, off the caller's goroutine) if
 // the client hangs up before Answer.
-func (l *Lot) Park(c net.Conn, buffered []byte, gone func()) (*Spot, error) {
+func (l *Lot) Park(c net.Conn, buffered []byte, gone Task) (*Spot, error) {
 	lc, ok := c.(*conn)
 	if !ok {
 		return nil, ErrNotParkable
@@ -70,7 +70,7 @@ func (l *Lot) Park(c net.Conn, buffered []byte, gone func()) (*Spot, error) {
 	return s, nil
 }
 
-func (l *Lot) newSpot(lc *conn, fd int, gone func()) *Spot {
+func (l *Lot) newSpot(lc *conn, fd int, gone Task) *Spot {
 	s := &Spot{lot: l, conn: lc, fd: fd, gone: gone}
 	s.buffered.Store(len(lc.prefix) > 0)
 	return s
