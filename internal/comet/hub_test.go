@@ -200,3 +200,39 @@ func TestWakeReasonString(t *testing.T) {
 		}
 	}
 }
+
+// A poll that names a channel twice, or is added twice, is woken and
+// removed like any other and leaves nothing behind.
+func TestHubRepeats(t *testing.T) {
+	h := comet.NewHub(0)
+	p := comet.NewPoll([]string{"a", "b", "a"}, "", false)
+	other := comet.NewPoll([]string{"a"}, "", false)
+	for _, q := range []*comet.Poll{p, p, other} {
+		if err := h.Add(q); err != nil {
+			t.Fatalf("Add: got %v, want nil", err)
+		}
+	}
+	if h.Held() != 2 || h.Watched() != 2 {
+		t.Fatalf("got %d held, %d watched; want 2 and 2", h.Held(), h.Watched())
+	}
+	h.Notify("a", comet.WakeMessage)
+	if r := pending(p); r != comet.WakeMessage {
+		t.Fatalf("poll on a twice: got %v, want message", r)
+	}
+	if r := pending(other); r != comet.WakeMessage {
+		t.Fatalf("other poll on a: got %v, want message", r)
+	}
+	h.Remove(p)
+	if h.Held() != 1 || h.Watched() != 1 {
+		t.Fatalf("after Remove: got %d held, %d watched; want 1 and 1", h.Held(), h.Watched())
+	}
+	h.Notify("a", comet.WakeDeleted)
+	if r := pending(p); r != comet.WakeNone {
+		t.Fatalf("removed poll: got %v, want nothing", r)
+	}
+	if r := pending(other); r != comet.WakeDeleted {
+		t.Fatalf("other poll after the first left: got %v, want delete", r)
+	}
+	h.Remove(other)
+	wantEmpty(t, h)
+}

@@ -416,3 +416,25 @@ func TestKeepAliveInterval(t *testing.T) {
 		})
 	}
 }
+
+// With every slot taken, a read that has something to answer is still
+// answered: Begin's watch-first path falls back to reading first.
+func TestServiceFullHubAnswersWhatIsThere(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, 30*time.Second, 1, memengine.Options{})
+		f.register(t, "a", "b")
+		held := f.hold(context.Background(), comet.ReadQuery{Channels: []string{"a"}, Since: 1 << 62})
+		f.wantHeld(t, 1)
+		m := f.publish(t, "b", "x")
+		a := got(t, f.hold(context.Background(), comet.ReadQuery{Channels: []string{"b"}}))
+		if a.err != nil || a.reason != comet.WakeNone || a.res.LastID != m.ID {
+			t.Fatalf("read with a message, hub full: got (%v, %v, last_id %d), want (none, nil, %d)", a.reason, a.err, a.res.LastID, m.ID)
+		}
+		f.wantHeld(t, 1)
+		f.publish(t, "a", "y")
+		if a := got(t, held); a.reason != comet.WakeMessage {
+			t.Fatalf("held read: got %v, want message", a.reason)
+		}
+		wantEmpty(t, f.hub)
+	})
+}
