@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,7 +32,21 @@ type Native struct {
 var _ parking.Server = (*Native)(nil)
 
 // Serve implements parking.Server.
-func (n *Native) Serve(c net.Conn, data []byte) parking.Outcome {
+func (n *Native) Serve(c net.Conn, data []byte) (out parking.Outcome) {
+	var w *nativeWriter
+	defer func() {
+		// As net/http does: a handler that panics loses its connection,
+		// not the server.
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler {
+				slog.Error("panic serving a request", "remote", remoteAddr(c), "panic", v, "stack", string(debug.Stack()))
+			}
+			out = parking.Outcome{Close: true}
+			if w != nil && w.hijacked {
+				out = parking.Outcome{Parked: true} // the parked read owns it now
+			}
+		}
+	}()
 	nr := nativeReqs.Get().(*nativeReq)
 	defer func() {
 		nr.reset()
@@ -41,14 +57,16 @@ func (n *Native) Serve(c net.Conn, data []byte) parking.Outcome {
 		return parking.Outcome{HandOff: true}
 	}
 	req.RemoteAddr = remoteAddr(c)
-	w := writers.Get().(*nativeWriter)
+	w = writers.Get().(*nativeWriter)
 	w.conn = c
-	defer w.release()
-	n.Handler.ServeHTTP(w, req)
+	n.Handler.ServeHTTP(w, req) // after a panic, w is not reused
 	if w.hijacked {
+		w.release()
 		return parking.Outcome{Parked: true}
 	}
-	return parking.Outcome{Resp: w.response(req), Close: req.Close || w.Header().Get("Connection") == "close"}
+	out = parking.Outcome{Resp: w.response(req), Close: req.Close || w.Header().Get("Connection") == "close"}
+	w.release()
+	return out
 }
 
 // writers are reused: a handler is done with its writer when it returns,

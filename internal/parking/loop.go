@@ -112,7 +112,7 @@ func (lp *evloop) run() {
 		stopped := lp.lstopped
 		lp.lmu.Unlock()
 		for i, f := range tasks {
-			f.Run()
+			runTask(f)
 			tasks[i] = nil
 		}
 		if stopped {

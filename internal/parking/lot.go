@@ -2,7 +2,9 @@ package parking
 
 import (
 	"errors"
+	"log/slog"
 	"net"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,6 +120,17 @@ func (l *Lot) Parked() int { return int(l.held.Load()) }
 // where a method value (a closure) would cost one per held poll.
 type Task interface{ Run() }
 
+// runTask runs t; a panic in it is logged and goes no further, so that a
+// fault in one poll's answer cannot stop the loop or the process.
+func runTask(t Task) {
+	defer func() {
+		if v := recover(); v != nil {
+			slog.Error("panic in a parked connection's task", "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	t.Run()
+}
+
 // TaskFunc is a func as a Task.
 type TaskFunc func()
 
@@ -163,7 +176,7 @@ func (l *Lot) work() {
 			l.queue = nil // let a large backlog's array go
 		}
 		l.qmu.Unlock()
-		f.Run()
+		runTask(f)
 	}
 }
 

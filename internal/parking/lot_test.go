@@ -147,3 +147,13 @@ func TestNotParkable(t *testing.T) {
 		t.Fatal("a pipe is parkable, want not")
 	}
 }
+
+// A task that panics is contained: the next one still runs.
+func TestRunTaskContainsPanics(t *testing.T) {
+	ran := false
+	runTask(TaskFunc(func() { panic("boom") }))
+	runTask(TaskFunc(func() { ran = true }))
+	if !ran {
+		t.Fatal("the task after a panicking one did not run")
+	}
+}
