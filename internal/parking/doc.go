@@ -32,5 +32,8 @@
 //
 // Concurrency: every exported method is safe for concurrent use. A Spot
 // ends exactly once: either Answer wins or the hang-up does (its gone
-// callback then runs once, off the caller's goroutine).
+// Task then runs once, off the caller's goroutine). Work is queued as a
+// Task, an interface the caller's own value can satisfy, so that a held
+// poll costs no closure; a Task that panics is logged and the loop goes
+// on.
 package parking
