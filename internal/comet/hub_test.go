@@ -216,23 +216,22 @@ func TestHubRepeats(t *testing.T) {
 		t.Fatalf("got %d held, %d watched; want 2 and 2", h.Held(), h.Watched())
 	}
 	h.Notify("a", comet.WakeMessage)
-	if r := pending(p); r != comet.WakeMessage {
-		t.Fatalf("poll on a twice: got %v, want message", r)
-	}
-	if r := pending(other); r != comet.WakeMessage {
-		t.Fatalf("other poll on a: got %v, want message", r)
-	}
+	wantPending(t, p, comet.WakeMessage, "poll on a twice")
+	wantPending(t, other, comet.WakeMessage, "other poll on a")
 	h.Remove(p)
 	if h.Held() != 1 || h.Watched() != 1 {
 		t.Fatalf("after Remove: got %d held, %d watched; want 1 and 1", h.Held(), h.Watched())
 	}
 	h.Notify("a", comet.WakeDeleted)
-	if r := pending(p); r != comet.WakeNone {
-		t.Fatalf("removed poll: got %v, want nothing", r)
-	}
-	if r := pending(other); r != comet.WakeDeleted {
-		t.Fatalf("other poll after the first left: got %v, want delete", r)
-	}
+	wantPending(t, p, comet.WakeNone, "removed poll")
+	wantPending(t, other, comet.WakeDeleted, "other poll after the first left")
 	h.Remove(other)
 	wantEmpty(t, h)
+}
+
+func wantPending(t *testing.T, p *comet.Poll, want comet.WakeReason, what string) {
+	t.Helper()
+	if r := pending(p); r != want {
+		t.Fatalf("%s: got %v, want %v", what, r, want)
+	}
 }

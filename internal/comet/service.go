@@ -128,7 +128,7 @@ func (s *Service) Read(ctx context.Context, q ReadQuery) (ReadResult, WakeReason
 // Hold is a read in progress: registered in the Hub, waiting for a wake.
 type Hold struct {
 	Poll   *Poll
-	poll   Poll // what Poll points to, when Begin made it
+	poll   Poll // what Poll points to
 	q      ReadQuery
 	first  ReadResult // the view taken when the hold began
 	done   bool       // answered while beginning (first is the answer)
@@ -148,13 +148,7 @@ func (s *Service) Begin(ctx context.Context, q ReadQuery, wake Waker) (*Hold, Re
 	// read. When the read has messages, fails, or leaves out a channel
 	// (missing, or not readable without a client), the poll is dropped and
 	// beginSlow decides.
-	h := &Hold{} // the poll lives inside the hold: one allocation
-	h.Poll = initPoll(&h.poll, q.Channels, q.ClientID, q.HasClient)
-	if wake != nil {
-		h.poll.fn = wake
-	} else {
-		h.poll.wake = make(chan WakeReason, 1)
-	}
+	h := newHold(q, wake)
 	p := h.Poll
 	if s.Hub.Add(p) != nil {
 		return s.beginSlow(ctx, q, wake) // closed or full: read first
@@ -168,18 +162,22 @@ func (s *Service) Begin(ctx context.Context, q ReadQuery, wake Waker) (*Hold, Re
 		s.Hub.Remove(p)
 		return s.beginSlow(ctx, q, wake)
 	}
-	q.Since = res.Since
-	h.q, h.first = q, res
+	h.q.Since, h.first = res.Since, res
 	return h, res, nil
 }
 
-func (s *Service) newPoll(q ReadQuery, wake Waker) *Poll {
+// newHold returns a hold for q whose poll, inside it (one allocation for
+// both), watches q's channels and wakes through wake, or its Wake channel
+// when wake is nil.
+func newHold(q ReadQuery, wake Waker) *Hold {
+	h := &Hold{q: q}
+	h.Poll = initPoll(&h.poll, q.Channels, q.ClientID, q.HasClient)
 	if wake != nil {
-		p := newPoll(q.Channels, q.ClientID, q.HasClient)
-		p.fn = wake
-		return p
+		h.poll.fn = wake
+	} else {
+		h.poll.wake = make(chan WakeReason, 1)
 	}
-	return NewPoll(q.Channels, q.ClientID, q.HasClient)
+	return h
 }
 
 // beginSlow reads first, then watches the channels the read returned and
@@ -191,8 +189,9 @@ func (s *Service) beginSlow(ctx context.Context, q ReadQuery, wake Waker) (*Hold
 	}
 	q.Channels = readable(q.Channels, res)
 	q.Since = res.Since
-	p := s.newPoll(q, wake)
-	h := &Hold{Poll: p, q: q, first: res}
+	h := newHold(q, wake)
+	h.first = res
+	p := h.Poll
 	if err := s.Hub.Add(p); err != nil {
 		if errors.Is(err, ErrClosed) {
 			h.done, h.reason = true, WakeShutdown

@@ -13,8 +13,9 @@ import (
 // no Expect) and whose body, if any, is all there
 // (Content-Length). It accepts only what net/http's parser reads the same
 // way (a fuzz test compares them) and says no to anything else, which
-// then goes to net/http. It allocates the request, its URL and header map
-// and the strings, and nothing else: no buffered reader per request.
+// then goes to net/http. parseInto does the same in reusable storage,
+// allocating only the target and one string for the header values: no
+// buffered reader per request.
 func parseNative(data []byte, maxHeader int) (*http.Request, bool) {
 	return parseInto(data, maxHeader, &nativeReq{})
 }
