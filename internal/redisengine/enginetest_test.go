@@ -28,6 +28,11 @@ func TestEngineSuite(t *testing.T) {
 			mu.Unlock()
 			t.Cleanup(func() { mu.Lock(); delete(servers, t); mu.Unlock() })
 		}
+		rec, _ := n.(*enginetest.Recorder)
+		resyncs := 0
+		if rec != nil {
+			resyncs = rec.Count("", comet.WakeResync)
+		}
 		e, err := New(Options{
 			URL:                srv.URL,
 			Prefix:             "suite:",
@@ -40,6 +45,13 @@ func TestEngineSuite(t *testing.T) {
 		}, n)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// The doorbell subscription comes up in the background, and a
+		// doorbell rung before it is up is covered by the re-read of every
+		// held poll (WakeResync) that follows it, not by a Notify: the
+		// suite, which counts Notify calls, starts once it is up.
+		if rec != nil {
+			rec.WaitCount(t, "", comet.WakeResync, resyncs+1, 10*time.Second)
 		}
 		return e
 	})
