@@ -57,6 +57,11 @@ func (n *Native) Serve(c net.Conn, data []byte) (out parking.Outcome) {
 		return parking.Outcome{HandOff: true}
 	}
 	req.RemoteAddr = remoteAddr(c)
+	if f, ok := n.Handler.(fastServer); ok {
+		if resp, ok := f.serveFast(req, nr.raw); ok {
+			return parking.Outcome{Resp: resp}
+		}
+	}
 	w = writers.Get().(*nativeWriter)
 	w.conn = c
 	n.Handler.ServeHTTP(w, req) // after a panic, w is not reused

@@ -29,6 +29,7 @@ type nativeReq struct {
 	hdr  http.Header
 	vals []string
 	body bodyReader
+	raw  []byte // the body, in the caller's buffer (nil when empty)
 }
 
 // bodyReader is a request body already in memory.
@@ -44,6 +45,7 @@ func (nr *nativeReq) reset() {
 	clear(nr.vals)
 	nr.vals = nr.vals[:0]
 	nr.body.Reset(nil)
+	nr.raw = nil
 }
 
 var nativeReqs = sync.Pool{New: func() any { return new(nativeReq) }}
@@ -199,6 +201,7 @@ func parseInto(data []byte, maxHeader int, nr *nativeReq) (*http.Request, bool) 
 	}
 	if r.ContentLength > 0 {
 		nr.body.Reset(body)
+		nr.raw = body
 		r.Body = &nr.body
 	} else {
 		r.Body = http.NoBody

@@ -1,0 +1,125 @@
+package httpapi
+
+import (
+	"bytes"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"testing"
+)
+
+// rawPublish is a whole HTTP/1.1 request as a publisher sends it.
+func rawPublish(path, query, ct, auth string, body []byte) []byte {
+	target := path
+	if query != "" {
+		target += "?" + query
+	}
+	var b bytes.Buffer
+	b.WriteString("POST " + target + " HTTP/1.1\r\nHost: h\r\n")
+	if ct != "" {
+		b.WriteString("Content-Type: " + ct + "\r\n")
+	}
+	if auth != "" {
+		b.WriteString("Authorization: " + auth + "\r\n")
+	}
+	b.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n")
+	b.Write(body)
+	return b.Bytes()
+}
+
+var (
+	dateLine   = regexp.MustCompile(`\r\nDate: [^\r]*\r\n`)
+	clockField = regexp.MustCompile(`"(ts|id|message_id|last_id)":[0-9]+`)
+)
+
+// normalized drops what differs between two servers in the same state:
+// the date, and the message ids and timestamps (both taken from the
+// clock).
+func normalized(b []byte) string {
+	b = dateLine.ReplaceAll(b, []byte("\r\nDate: D\r\n"))
+	return string(clockField.ReplaceAll(b, []byte(`"$1":N`)))
+}
+
+// generalOnly hides the fast path: Native serves h the general way.
+func generalOnly(h *Handler) http.Handler { return http.HandlerFunc(h.ServeHTTP) }
+
+// The fast path answers with the very bytes of the general path, and
+// leaves the engine in the same state: a publish run both ways on two
+// servers in the same state, then a read of the channel both ways.
+func FuzzFastPublish(f *testing.F) {
+	for _, s := range []struct{ path, query, ct, auth, body string }{
+		{"/channels/a.json", "", "application/x-www-form-urlencoded", "", "content=hello"},
+		{"/channels/a.json", "", "application/x-www-form-urlencoded", "", "content=hi%E2%80%A8there+you&x=1"},
+		{"/channels/a.json", "", "APPLICATION/X-WWW-FORM-URLENCODED", "", "content=%3C%2Fscript%3E*/"},
+		{"/channels/a.json", "content=q", "application/x-www-form-urlencoded", "", "other=1"},
+		{"/channels/a.json", "secret=" + fuzzSecret, "application/x-www-form-urlencoded", "", "content=s"},
+		{"/channels/a.json", "", "application/x-www-form-urlencoded", "Bearer " + fuzzSecret, "content=s"},
+		{"/channels/a.json", "", "application/x-www-form-urlencoded", "Bearer wrong", "content=s&secret=" + fuzzSecret},
+		{"/channels/a.json", "", "application/x-www-form-urlencoded", "", "content=%ff"},
+		{"/channels/a.json", "", "application/x-www-form-urlencoded", "", "content=%zz&content=ok"},
+		{"/channels/a.json", "", "application/x-www-form-urlencoded", "", "nothing=here"},
+		{"/channels/missing.json", "", "application/x-www-form-urlencoded", "", "content=x"},
+		{"/channels/$status.json", "", "application/x-www-form-urlencoded", "", "content=x"},
+		{"/channels/a.jsonp", "cb=f", "application/x-www-form-urlencoded", "", "content=x"},
+		{"/channels/a%7Cs.json", "", "application/x-www-form-urlencoded", "", "content=x"},
+		{"/channels/a.json", "", "text/plain", "", "content=x"},
+		{"/channels.json", "", "application/x-www-form-urlencoded", "", "channel_id=z"},
+	} {
+		for _, flags := range []uint8{0, 1, 2} {
+			f.Add(s.path, s.query, s.ct, s.auth, []byte(s.body), flags)
+		}
+	}
+	f.Fuzz(func(t *testing.T, path, query, ct, auth string, body []byte, flags uint8) {
+		flags &= 3 // quote-json, secret
+		req := rawPublish(path, query, ct, auth, body)
+		if _, ok := parseNative(req, 0); !ok {
+			return // net/http's, not Native's
+		}
+		a, b := net.Pipe()
+		defer a.Close()
+		defer b.Close()
+		fast, general := fuzzHandler(t, flags), fuzzHandler(t, flags)
+		got := (&Native{Handler: fast}).Serve(a, req)
+		want := (&Native{Handler: generalOnly(general)}).Serve(a, req)
+		if got.Close != want.Close || got.Parked != want.Parked || got.HandOff != want.HandOff ||
+			normalized(got.Resp) != normalized(want.Resp) {
+			t.Fatalf("request %q\nfast path: close %v %q\ngeneral:   close %v %q", req, got.Close, got.Resp, want.Close, want.Resp)
+		}
+		read := []byte("GET /channels/a.json?since=0 HTTP/1.1\r\nHost: h\r\n\r\n")
+		gotRead := (&Native{Handler: generalOnly(fast)}).Serve(a, read)
+		wantRead := (&Native{Handler: generalOnly(general)}).Serve(a, read)
+		if normalized(gotRead.Resp) != normalized(wantRead.Resp) {
+			t.Fatalf("after %q the channels differ\nfast path: %q\ngeneral:   %q", req, gotRead.Resp, wantRead.Resp)
+		}
+	})
+}
+
+// The fast path is taken for a plain publish (else FuzzFastPublish would
+// compare the general path with itself), and not for what it leaves alone.
+func TestFastPublishTaken(t *testing.T) {
+	for _, tc := range []struct {
+		req   []byte
+		flags uint8
+		taken bool
+	}{
+		{rawPublish("/channels/a.json", "", "application/x-www-form-urlencoded", "", []byte("content=hi")), 0, true},
+		{rawPublish("/channels/a.json", "", "application/x-www-form-urlencoded", "", []byte("content=hi")), 1, true},
+		{rawPublish("/channels/a.json", "", "application/x-www-form-urlencoded", "Bearer "+fuzzSecret, []byte("content=hi")), 2, true},
+		{rawPublish("/channels/missing.json", "", "application/x-www-form-urlencoded", "", []byte("content=hi")), 0, true}, // the engine's error
+		{rawPublish("/channels/a.json", "", "application/x-www-form-urlencoded", "", []byte("content=hi")), 2, false},      // no secret
+		{rawPublish("/channels/a.json", "", "application/x-www-form-urlencoded", "", []byte("content=%ff")), 0, false},
+		{rawPublish("/channels/a.jsonp", "", "application/x-www-form-urlencoded", "", []byte("content=hi")), 0, false},
+		{rawPublish("/channels/a.json", "", "multipart/form-data; boundary=B", "", []byte("content=hi")), 0, false},
+	} {
+		h := fuzzHandler(t, tc.flags)
+		nr := &nativeReq{}
+		r, ok := parseInto(tc.req, 0, nr)
+		if !ok {
+			t.Fatalf("%q: not parsed", tc.req)
+		}
+		if _, taken := h.serveFast(r, nr.raw); taken != tc.taken {
+			t.Errorf("%q (flags %d): fast path taken %v, want %v", tc.req, tc.flags, taken, tc.taken)
+		}
+	}
+}
