@@ -117,3 +117,17 @@ func FuzzLookupQuery(f *testing.F) {
 		}
 	})
 }
+
+// FuzzQueryUnescape: queryUnescape agrees with url.QueryUnescape.
+func FuzzQueryUnescape(f *testing.F) {
+	for _, s := range []string{"", "a+b", "%41%4a%4A", "%", "%4", "%zz", "%%41", "caf%C3%A9+%2B", "%ff%00", "x%2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := queryUnescape(s)
+		want, err := url.QueryUnescape(s)
+		if ok != (err == nil) || (ok && got != want) {
+			t.Fatalf("queryUnescape(%q) = %q, %v; url.QueryUnescape gives %q, %v", s, got, ok, want, err)
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // params are a request's parameters: the query string and, for bodies of
@@ -31,6 +32,48 @@ func (p *params) get(name string) (string, bool) {
 	return lookupQuery(p.query, name)
 }
 
+// queryUnescape is url.QueryUnescape (+ is a space, %XY a byte; ok false
+// for a bad escape) with one allocation, the result's.
+func queryUnescape(s string) (string, bool) {
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' {
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return "", false
+			}
+			n -= 2
+			i += 2
+		}
+	}
+	b := make([]byte, 0, n)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '%':
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		case '+':
+			b = append(b, ' ')
+		default:
+			b = append(b, c)
+		}
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b)), true // b is not touched again
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
+}
+
 // maxQueryParams is url.ParseQuery's limit on the pairs of a query.
 const maxQueryParams = 10000
 
@@ -49,8 +92,8 @@ func lookupQuery(raw, name string) (string, bool) {
 		}
 		k, v, _ := strings.Cut(pair, "=")
 		if strings.IndexByte(k, '%') >= 0 || strings.IndexByte(k, '+') >= 0 {
-			uk, err := url.QueryUnescape(k)
-			if err != nil {
+			uk, ok := queryUnescape(k)
+			if !ok {
 				continue
 			}
 			k = uk
@@ -59,8 +102,8 @@ func lookupQuery(raw, name string) (string, bool) {
 			continue
 		}
 		if strings.IndexByte(v, '%') >= 0 || strings.IndexByte(v, '+') >= 0 {
-			uv, err := url.QueryUnescape(v)
-			if err != nil {
+			uv, ok := queryUnescape(v)
+			if !ok {
 				continue
 			}
 			v = uv
