@@ -101,6 +101,7 @@ func Held(e *Env, o HeldOptions) *Result {
 		r.Metrics["goroutines_held"] = float64(g)
 	}
 
+	cpu0, _ := e.Procs.Sample()
 	t0 := time.Now()
 	if err := parallel(channels, 16, func(c *Conn, i int) error {
 		return e.Proto.Publish(c, name(i), Content(0, time.Now(), 16))
@@ -118,8 +119,12 @@ func Held(e *Env, o HeldOptions) *Result {
 		recvErrs += errs
 		last = max(last, lastNs)
 	}
+	cpu1, _ := e.Procs.Sample()
 	m := r.Metrics
 	m["held"] = float64(held)
+	// The server's CPU from the publish until every client reported: the
+	// answers, and the hang-ups of the clients already answered.
+	m["release_cpu_us_per_poll"] = float64((cpu1.CPU - cpu0.CPU).Microseconds()) / float64(o.N)
 	m["client_processes"] = float64(procs)
 	m["rss_per_poll_bytes"] = float64(after.RSS-before.RSS) / float64(o.N)
 	m["pss_per_poll_bytes"] = float64(after.PSS-before.PSS) / float64(o.N)

@@ -64,6 +64,7 @@ func (c *conn) Write(b []byte) (int, error) {
 	return c.Conn.Write(b)
 }
 
+// isDetached: the connection's only descriptor is its own (detach).
 func (c *conn) isDetached() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()

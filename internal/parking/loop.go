@@ -118,21 +118,24 @@ func (lp *evloop) run() {
 		if stopped {
 			return
 		}
-		n, _ := pollNow(lp.epfd, events)
-		if n <= 0 && len(tasks) == 0 {
+		// With no work queued, the loop looks for events as it goes to
+		// sleep: the poller's first try is that look (one epoll_wait when
+		// there are events, none more before sleeping when there are not).
+		lp.lmu.Lock()
+		idle := len(lp.lqueue) == 0 && !lp.lstopped
+		lp.sleeping = idle
+		lp.lmu.Unlock()
+		n := 0
+		if idle {
+			_ = rc.Read(func(uintptr) bool {
+				n, _ = pollNow(lp.epfd, events)
+				return n > 0
+			})
 			lp.lmu.Lock()
-			idle := len(lp.lqueue) == 0 && !lp.lstopped
-			lp.sleeping = idle
+			lp.sleeping = false
 			lp.lmu.Unlock()
-			if idle {
-				_ = rc.Read(func(uintptr) bool {
-					n, _ = pollNow(lp.epfd, events)
-					return n > 0
-				})
-				lp.lmu.Lock()
-				lp.sleeping = false
-				lp.lmu.Unlock()
-			}
+		} else {
+			n, _ = pollNow(lp.epfd, events)
 		}
 		for i := 0; i < n; i++ {
 			id := uint64(uint32(events[i].Fd)) | uint64(uint32(events[i].Pad))<<32
@@ -233,12 +236,17 @@ func (l *Lot) register(s *Spot) error {
 }
 
 // unregister removes s from its loop's epoll set and forgets it.
-func (l *Lot) unregister(s *Spot) {
+func (l *Lot) unregister(s *Spot) { l.forget(s, true) }
+
+// forget forgets s; del: remove it from the epoll set too (not needed when
+// its descriptor is closed next: a detached connection's descriptor is
+// the only one of its file, and closing it leaves the set).
+func (l *Lot) forget(s *Spot, del bool) {
 	lp := s.lp
 	lp.mu.Lock()
 	if _, ok := lp.spots[s.id]; ok {
 		delete(lp.spots, s.id)
-		if lp.epfd >= 0 {
+		if del && lp.epfd >= 0 {
 			_ = syscall.EpollCtl(lp.epfd, syscall.EPOLL_CTL_DEL, s.fd, nil)
 		}
 	}
@@ -246,9 +254,10 @@ func (l *Lot) unregister(s *Spot) {
 	lp.mu.Unlock()
 }
 
-// drop forgets s and closes its connection.
+// drop forgets s and closes its connection. An event for s still in the
+// loop's batch finds no spot under its id, and is ignored.
 func (l *Lot) drop(s *Spot) {
 	s.state.Store(spotGone)
-	l.unregister(s)
+	l.forget(s, !s.conn.isDetached())
 	s.conn.Close()
 }
