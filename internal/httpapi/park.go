@@ -28,7 +28,7 @@ type parkedRead struct {
 	o         out
 	hold      *comet.Hold
 	spot      *parking.Spot
-	timer     *time.Timer
+	expiry    comet.ExpiryEntry // in the Handler's expiry while held
 	state     atomic.Uint32
 	keepAlive bool
 	start     time.Time
@@ -57,10 +57,10 @@ func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q c
 		return
 	}
 	pr.hold = hold
-	pr.timer = time.AfterFunc(h.svc.Hold, func() { pr.Wake(comet.WakeTimeout) })
+	h.expiry.Add(&pr.expiry, pr)
 	c, rw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		pr.timer.Stop()
+		pr.h.expiry.Remove(&pr.expiry)
 		res, reason := h.svc.Finish(r.Context(), hold, comet.WakeTimeout)
 		h.answerRead(w, r, o, res, reason, nil)
 		return
@@ -72,7 +72,7 @@ func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q c
 	spot, err := h.opts.Lot.Park(c, buffered, (*prGone)(pr))
 	if err != nil {
 		// Cannot watch it: answer now with what there is, and close.
-		pr.timer.Stop()
+		pr.h.expiry.Remove(&pr.expiry)
 		res, reason := h.svc.Finish(context.Background(), hold, comet.WakeTimeout)
 		_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 		_, _ = c.Write(pr.response(&res))
@@ -120,7 +120,7 @@ func (g *prGone) Run() { (*parkedRead)(g).gone() }
 // gone runs when the client hung up while parked: nothing is written and
 // nothing is left behind.
 func (pr *parkedRead) gone() {
-	pr.timer.Stop()
+	pr.h.expiry.Remove(&pr.expiry)
 	pr.h.svc.Cancel(pr.hold)
 	if pr.state.CompareAndSwap(prParked, prDone) {
 		pr.h.obs.Answered(comet.WakeGone, 0)
@@ -131,7 +131,7 @@ func (pr *parkedRead) gone() {
 func (pr *parkedRead) answer() {
 	reason := comet.WakeReason(pr.state.Load() >> 8)
 	pr.state.Store(prDone)
-	pr.timer.Stop()
+	pr.h.expiry.Remove(&pr.expiry)
 	pr.h.svc.Cancel(pr.hold)
 	now := time.Now()
 	gen := pr.h.svc.Hub.Generation()
