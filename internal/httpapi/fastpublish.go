@@ -64,10 +64,32 @@ func (h *Handler) serveFast(r *http.Request, body []byte) ([]byte, bool) {
 	}
 	h.obs.Published()
 	var buf [256]byte
-	obj := object{b: append(buf[:0], '{'), slash: o.quote}
-	reply := o.body(finish(obj.str("channel_id", rt.name).int("message_id", m.ID).int("ts", m.TS), codeOK))
+	reply := appendPublishReply(buf[:0], rt.name, m.ID, m.TS, o.quote)
 	h.obs.Request(resChannel.String(), http.StatusOK, time.Since(start))
 	return appendPublished(make([]byte, 0, 160+len(reply)), reply), true
+}
+
+// appendPublishReply appends the body of a publish's reply: what
+// o.body(finish(o.obj().str("channel_id", name).int("message_id", id).
+// int("ts", ts), codeOK)) makes, without the object (JSON, quote-json when
+// quote).
+func appendPublishReply(b []byte, name string, id, ts int64, quote bool) []byte {
+	if quote {
+		b = append(b, "/*-secure-\n"...)
+	}
+	b = append(b, `{"channel_id":`...)
+	b = appendString(b, name, quote)
+	b = append(b, `,"message_id":`...)
+	b = strconv.AppendInt(b, id, 10)
+	b = append(b, `,"ts":`...)
+	b = strconv.AppendInt(b, ts, 10)
+	b = append(b, `,"return_code":`...)
+	b = strconv.AppendInt(b, codeOK, 10)
+	b = append(b, `,"error_message":""}`...)
+	if quote {
+		b = append(b, "\n*/"...)
+	}
+	return b
 }
 
 // appendPublished appends the response to a stored publish, as

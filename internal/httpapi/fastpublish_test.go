@@ -123,3 +123,31 @@ func TestFastPublishTaken(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkNativePublish: one publish as Native serves it, from the bytes
+// read to the response's (the content escaped as the load tool sends it),
+// by the fast path and by the general handler.
+func BenchmarkNativePublish(b *testing.B) {
+	req := rawPublish("/channels/a.json", "", "application/x-www-form-urlencoded", "",
+		[]byte("content=%7B%22n%22%3A1%2C%22t%22%3A1795972160123456789%2C%22pad%22%3A%22xxxxxxxxxxxxxxxx%22%7D"))
+	a, c := net.Pipe()
+	defer a.Close()
+	defer c.Close()
+	for _, tc := range []struct {
+		name string
+		wrap func(*Handler) http.Handler
+	}{
+		{"fast", func(h *Handler) http.Handler { return h }},
+		{"general", generalOnly},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			n := &Native{Handler: tc.wrap(fuzzHandler(b, 0))}
+			b.ReportAllocs()
+			for b.Loop() {
+				if out := n.Serve(a, req); len(out.Resp) == 0 {
+					b.Fatal("no response")
+				}
+			}
+		})
+	}
+}

@@ -107,6 +107,9 @@ func churn(e *Env, src, channel string, hold time.Duration, stop <-chan struct{}
 	}
 }
 
+// publishConns is how many publishes fan-out keeps in flight at most.
+const publishConns = 8
+
 // Fanout runs the fan-out scenario (with churn and sampling when asked) and
 // reports under the given scenario name.
 func Fanout(e *Env, scenario string, o FanoutOptions) *Result {
@@ -178,18 +181,43 @@ func Fanout(e *Env, scenario string, o FanoutOptions) *Result {
 		}()
 	}
 
+	// The publisher keeps to its rate whatever the server's answers take
+	// (open loop): each message goes out on time on a free one of
+	// publishConns connections, so that a server slow to answer publishes
+	// is not offered fewer messages per second than one quick to answer.
+	pool := make(chan *Conn, publishConns)
+	pool <- pub
+	for range publishConns - 1 {
+		c := NewConn(e.Addr, "")
+		defer c.Close()
+		pool <- c
+	}
 	cpu0, _ := e.Procs.Sample()
 	pubStart := time.Now()
 	every := time.Duration(float64(time.Second) / o.Rate)
-	pubErrs := 0
+	var pubMu sync.Mutex
+	var pubWG sync.WaitGroup
+	pubErrs, late := 0, time.Duration(0)
 	for i := range o.Messages {
 		next := pubStart.Add(time.Duration(i) * every)
 		time.Sleep(time.Until(next))
-		if err := e.Proto.Publish(pub, channel, Content(i, time.Now(), o.Size)); err != nil {
-			pubErrs++
-			r.errorf("publish %d: %v", i, err)
-		}
+		c := <-pool // all busy: this message goes out late
+		late = max(late, time.Since(next))
+		pubWG.Add(1)
+		go func() {
+			defer pubWG.Done()
+			err := e.Proto.Publish(c, channel, Content(i, time.Now(), o.Size))
+			pool <- c
+			if err != nil {
+				pubMu.Lock()
+				pubErrs++
+				r.errorf("publish %d: %v", i, err)
+				pubMu.Unlock()
+			}
+		}()
 	}
+	pubWG.Wait()
+	pubSpan := time.Since(pubStart)
 	deadlineNs.Store(time.Now().Add(o.Grace).UnixNano())
 	done.Wait()
 	cpu1, _ := e.Procs.Sample()
@@ -224,6 +252,10 @@ func Fanout(e *Env, scenario string, o FanoutOptions) *Result {
 	m["duplicates"] = float64(dups)
 	m["subscriber_errors"] = float64(errs)
 	m["publish_errors"] = float64(pubErrs)
+	// The rate offered: M messages over the time they took to publish
+	// (the last one's answer included), and the most any went out late.
+	m["publish_rate"] = float64(o.Messages) / pubSpan.Seconds()
+	m["publish_late_max_ms"] = float64(late.Microseconds()) / 1000
 	if deliveries > 0 && len(e.Procs.Roots) > 0 {
 		m["cpu_us_per_delivery"] = float64((cpu1.CPU - cpu0.CPU).Microseconds()) / float64(deliveries)
 	}
