@@ -14,10 +14,6 @@ import (
 // changes (Answer and Park poke again). No descriptor is re-armed per
 // request.
 
-// taskBatch is how many queued tasks a loop runs between two looks at its
-// events.
-const taskBatch = 64
-
 const evWatch = uint32(syscall.EPOLLIN|syscall.EPOLLRDHUP) | 1<<31 // EPOLLET
 
 // evloop is one event loop: an epoll set, the connections registered in
@@ -105,48 +101,31 @@ func (lp *evloop) run() {
 	l := lp.lot
 	defer l.wg.Done()
 	events := make([]syscall.EpollEvent, 256)
-	var tasks []Task // taken from lqueue; tasks[ti:] are still to run
-	ti := 0
+	var tasks []Task
 	rc, err := lp.epf.SyscallConn()
 	if err != nil {
 		return
 	}
 	for {
+		// All queued tasks run before the next look at the events (a
+		// cap of 64 between two looks made the release of 10,000 polls
+		// and the fan-out's p99 slower: set H in docs/PERFORMANCE.md).
 		lp.lmu.Lock()
-		if ti == len(tasks) {
-			tasks, lp.lqueue = lp.lqueue, tasks[:0]
-			ti = 0
-		}
+		tasks, lp.lqueue = lp.lqueue, tasks[:0]
 		stopped := lp.lstopped
 		lp.lmu.Unlock()
-		// At most taskBatch tasks between two looks at the events: the
-		// answers to a publish that woke thousands of polls do not hold
-		// back the requests that arrive meanwhile (the next publish, the
-		// re-polls of the subscribers answered first).
-		end := len(tasks)
-		if !stopped {
-			end = min(end, ti+taskBatch)
-		}
-		for ; ti < end; ti++ {
-			runTask(tasks[ti])
-			tasks[ti] = nil
+		for i, f := range tasks {
+			runTask(f)
+			tasks[i] = nil
 		}
 		if stopped {
-			// Then what was queued behind them.
-			lp.lmu.Lock()
-			rest := lp.lqueue
-			lp.lqueue = nil
-			lp.lmu.Unlock()
-			for _, f := range rest {
-				runTask(f)
-			}
 			return
 		}
 		// With no work queued, the loop looks for events as it goes to
 		// sleep: the poller's first try is that look (one epoll_wait when
 		// there are events, none more before sleeping when there are not).
 		lp.lmu.Lock()
-		idle := ti == len(tasks) && len(lp.lqueue) == 0 && !lp.lstopped
+		idle := len(lp.lqueue) == 0 && !lp.lstopped
 		lp.sleeping = idle
 		lp.lmu.Unlock()
 		n := 0
