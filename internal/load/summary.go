@@ -35,8 +35,8 @@ var headline = map[string][]struct {
 	name  string
 	lower bool
 }{
-	"held":    {{"pss_per_poll_bytes", true}, {"rss_per_poll_bytes", true}, {"release_ms", true}, {"not_released", true}},
-	"fanout":  {{"cpu_us_per_delivery", true}, {"latency_p50_ms", true}, {"latency_p99_ms", true}, {"deliveries_per_s", false}, {"missed", true}, {"duplicates", true}},
+	"held":    {{"pss_per_poll_bytes", true}, {"rss_per_poll_bytes", true}, {"release_ms", true}, {"release_cpu_us_per_poll", true}, {"not_released", true}},
+	"fanout":  {{"cpu_us_per_delivery", true}, {"latency_p50_ms", true}, {"latency_p99_ms", true}, {"deliveries_per_s", false}, {"publish_rate", false}, {"missed", true}, {"duplicates", true}},
 	"publish": {{"cpu_us_per_publish", true}, {"publishes_per_s", false}, {"latency_p99_ms", true}},
 	"churn":   {{"rss_growth_mb", true}, {"goroutines_after", true}, {"threads_after", true}, {"missed", true}, {"latency_p99_ms", true}},
 	"soak":    {{"soak_rss_growth_mb", true}, {"soak_goroutine_growth", true}, {"missed", true}, {"latency_p99_ms", true}},
