@@ -1,7 +1,8 @@
 // Package comet is the domain of Simple Comet: messages and their ids, the
 // rules for channel names and client ids, the error kinds every layer shares,
-// the Engine interface with its contract, the Hub that owns held polls, and
-// the read-or-hold logic (Service) written once for every engine.
+// the Engine interface with its contract, the Hub that owns held polls, the
+// Expiry that times them out, and the read-or-hold logic (Service) written
+// once for every engine.
 //
 // It imports only the standard library. The HTTP layer (httpapi) and the
 // engines (memengine, redisengine) depend on it; it depends on neither.
