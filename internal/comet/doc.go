@@ -8,7 +8,8 @@
 // engines (memengine, redisengine) depend on it; it depends on neither.
 //
 // Concurrency: Engine implementations, Hub and Service are safe for
-// concurrent use. A Poll is owned by the Hub from Add until Remove; the Hub
+// concurrent use. A Poll is owned by the Hub from Add until Remove (a poll
+// with a Waker: until a Notify wakes it, or Remove); the Hub
 // wakes it with a non-blocking send on its capacity-1 channel, so a publisher
 // never blocks on a slow subscriber and wakes coalesce.
 package comet

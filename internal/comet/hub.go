@@ -39,6 +39,7 @@ type Poll struct {
 	fn        Waker           // or a callback, for a parked connection
 	links     []pollLink      // one per channel while added
 	one       [1]pollLink     // links of a one-channel poll, without an allocation
+	added     atomic.Bool     // in the Hub (set and cleared under its lock)
 }
 
 // pollLink is a poll's place in the list of one channel's polls: adding and
@@ -116,7 +117,9 @@ func (f WakeFunc) Wake(r WakeReason) { f(r) }
 // NewPollFunc returns a poll whose wakes call fn instead: a held read with
 // no goroutine waiting for it. fn runs with the Hub's lock held, on the
 // notifier's goroutine: it must be quick, must not block and must not call
-// the Hub. It may be called more than once (wakes do not coalesce for it).
+// the Hub. A Notify lets the poll go as it calls fn (such a poll is
+// answered once); NotifyAll keeps it, so fn may be called more than once
+// (wakes do not coalesce for it).
 func NewPollFunc(channels []string, clientID string, hasClient bool, fn func(WakeReason)) *Poll {
 	p := newPoll(channels, clientID, hasClient)
 	p.fn = WakeFunc(fn)
@@ -177,13 +180,24 @@ func (h *Hub) Add(p *Poll) error {
 		l.push(&p.links[i])
 	}
 	h.n++
+	p.added.Store(true)
 	return nil
 }
 
-// Remove forgets p; it leaves no entry behind. Removing twice is harmless.
+// Remove forgets p; it leaves no entry behind. Removing twice is harmless,
+// and removing a poll the Hub let go already (a Waker poll it woke) takes
+// no lock.
 func (h *Hub) Remove(p *Poll) {
+	if !p.added.Load() {
+		return
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.removeLocked(p)
+}
+
+func (h *Hub) removeLocked(p *Poll) {
+	p.added.Store(false)
 	removed := false
 	for i := range p.links {
 		k := &p.links[i]
@@ -208,13 +222,26 @@ func (h *Hub) Remove(p *Poll) {
 // generation moved past the one before that notification.
 func (h *Hub) Generation() uint64 { return h.gen.Load() }
 
-// Notify wakes every poll held on channel. It never blocks on a poll.
+// Notify wakes every poll held on channel. It never blocks on a poll. A
+// poll with a Waker (a parked read) is answered once, so the Hub lets it go
+// as it wakes it: its owner's Remove then finds nothing to do, and takes
+// no lock while other wakes of the same publish are still being handed
+// out.
 func (h *Hub) Notify(channel string, reason WakeReason) {
 	h.gen.Add(1)
 	h.mu.Lock()
 	if l := h.polls[channel]; l != nil {
-		for k := l.first; k != nil; k = k.next {
-			k.p.signal(reason)
+		for k := l.first; k != nil; {
+			p := k.p
+			p.signal(reason)
+			next := k.next
+			if p.fn != nil {
+				for next != nil && next.p == p {
+					next = next.next // p named this channel twice
+				}
+				h.removeLocked(p)
+			}
+			k = next
 		}
 	}
 	h.mu.Unlock()

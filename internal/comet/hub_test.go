@@ -235,3 +235,51 @@ func wantPending(t *testing.T, p *comet.Poll, want comet.WakeReason, what string
 		t.Fatalf("%s: got %v, want %v", what, r, want)
 	}
 }
+
+// A Notify wakes a poll with a Waker once and lets it go (it is answered
+// once); a poll with a channel stays until removed. A Waker poll that names
+// the channel twice, next to another, does not stop the walk.
+func TestHubLetsWakerPollsGo(t *testing.T) {
+	h := comet.NewHub(0)
+	woken := map[string][]comet.WakeReason{}
+	waker := func(name string) *comet.Poll {
+		return comet.NewPollFunc([]string{"a", "b", "a"}, "", false, func(r comet.WakeReason) {
+			woken[name] = append(woken[name], r) // under the Hub's lock
+		})
+	}
+	w1, w2 := waker("w1"), waker("w2")
+	ch := comet.NewPoll([]string{"a"}, "", false)
+	for _, p := range []*comet.Poll{w1, ch, w2} {
+		if err := h.Add(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.Notify("a", comet.WakeMessage)
+	if len(woken["w1"]) != 1 || len(woken["w2"]) != 1 {
+		t.Fatalf("after one Notify: woken %v, want each Waker poll once", woken)
+	}
+	wantPending(t, ch, comet.WakeMessage, "channel poll")
+	if h.Held() != 1 || h.Watched() != 1 {
+		t.Fatalf("after Notify: got %d held, %d watched; want the channel poll only", h.Held(), h.Watched())
+	}
+	h.Notify("b", comet.WakeMessage)
+	h.Notify("a", comet.WakeDeleted)
+	if len(woken["w1"]) != 1 || len(woken["w2"]) != 1 {
+		t.Fatalf("after more Notifies: woken %v, want no more wakes of polls let go", woken)
+	}
+	wantPending(t, ch, comet.WakeDeleted, "channel poll, again")
+	h.Remove(w1) // let go already: nothing happens
+	h.Remove(ch)
+	wantEmpty(t, h)
+	// NotifyAll keeps a Waker poll: shutdown and resync may wake it again.
+	w3 := waker("w3")
+	if err := h.Add(w3); err != nil {
+		t.Fatal(err)
+	}
+	h.NotifyAll(comet.WakeResync)
+	if h.Held() != 1 {
+		t.Fatalf("after NotifyAll: got %d held, want 1", h.Held())
+	}
+	h.Remove(w3)
+	wantEmpty(t, h)
+}

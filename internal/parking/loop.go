@@ -31,6 +31,7 @@ type evloop struct {
 
 	lmu      sync.Mutex
 	lqueue   []Task
+	closing  []*conn // hung up, closed when the loop has nothing else to do
 	sleeping bool // the loop waits in the poller: post must wake it
 	lstopped bool
 }
@@ -119,17 +120,26 @@ func (lp *evloop) run() {
 			tasks[i] = nil
 		}
 		if stopped {
+			lp.closeHungUp()
 			return
 		}
 		// With no work queued, the loop looks for events as it goes to
 		// sleep: the poller's first try is that look (one epoll_wait when
 		// there are events, none more before sleeping when there are not).
+		// Connections whose clients hung up are closed first, when no
+		// event waits.
 		lp.lmu.Lock()
 		idle := len(lp.lqueue) == 0 && !lp.lstopped
-		lp.sleeping = idle
+		pendingClose := idle && len(lp.closing) > 0
+		lp.sleeping = idle && !pendingClose
 		lp.lmu.Unlock()
 		n := 0
-		if idle {
+		if pendingClose {
+			if n, _ = pollNow(lp.epfd, events); n <= 0 {
+				lp.closeHungUp()
+				continue
+			}
+		} else if idle {
 			_ = rc.Read(func(uintptr) bool {
 				n, _ = pollNow(lp.epfd, events)
 				return n > 0
@@ -197,7 +207,7 @@ func (l *Lot) poke(s *Spot, onLoop bool) {
 		switch {
 		case s.hup.Load():
 			if s.state.CompareAndSwap(spotIdle, spotGone) {
-				l.drop(s)
+				l.dropLater(s)
 			}
 		case s.readable.Load() || s.buffered.Load():
 			if s.state.CompareAndSwap(spotIdle, spotServing) {
@@ -210,7 +220,7 @@ func (l *Lot) poke(s *Spot, onLoop bool) {
 		case s.rdhup.Load():
 			// Closed by the client with nothing left to read.
 			if s.state.CompareAndSwap(spotIdle, spotGone) {
-				l.drop(s)
+				l.dropLater(s)
 			}
 		}
 	}
@@ -255,6 +265,43 @@ func (l *Lot) forget(s *Spot, del bool) {
 	}
 	s.conn.spot = nil
 	lp.mu.Unlock()
+}
+
+// closeBatch is how many connections whose clients hung up a loop keeps
+// before closing them even while busy.
+const closeBatch = 256
+
+// dropLater forgets s now and closes its connection when its loop has no
+// event waiting (or closeBatch are waiting): the client hung up, and the
+// close (on loopback, the FIN and ACK of both ends run on this core)
+// should not go before answers that other clients still wait for.
+func (l *Lot) dropLater(s *Spot) {
+	s.state.Store(spotGone)
+	l.forget(s, !s.conn.isDetached())
+	lp := s.lp
+	lp.lmu.Lock()
+	if lp.lstopped {
+		lp.lmu.Unlock()
+		s.conn.Close()
+		return
+	}
+	lp.closing = append(lp.closing, s.conn)
+	full := len(lp.closing) >= closeBatch
+	lp.lmu.Unlock()
+	if full {
+		lp.closeHungUp()
+	}
+}
+
+// closeHungUp closes the connections dropLater kept.
+func (lp *evloop) closeHungUp() {
+	lp.lmu.Lock()
+	cs := lp.closing
+	lp.closing = nil
+	lp.lmu.Unlock()
+	for _, c := range cs {
+		c.Close()
+	}
 }
 
 // drop forgets s and closes its connection. An event for s still in the

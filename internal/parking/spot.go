@@ -208,7 +208,7 @@ func (l *Lot) serveNext(s *Spot) {
 			return
 		}
 		if err != nil || n <= 0 {
-			l.drop(s)
+			l.dropLater(s) // the client hung up
 			return
 		}
 		if n == len(buf) {
