@@ -32,7 +32,7 @@ type evloop struct {
 	lmu      sync.Mutex
 	lqueue   []Task
 	closing  []*conn // hung up, closed when the loop has nothing else to do
-	sleeping bool // the loop waits in the poller: post must wake it
+	sleeping bool    // the loop waits in the poller: post must wake it
 	lstopped bool
 }
 
