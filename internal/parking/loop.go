@@ -280,7 +280,10 @@ func (l *Lot) dropLater(s *Spot) {
 	l.forget(s, !s.conn.isDetached())
 	lp := s.lp
 	lp.lmu.Lock()
-	if lp.lstopped {
+	if lp.lstopped || lp.sleeping {
+		// Nothing to go before (the loop waits for events), or no loop
+		// to close it later: close it now. (A worker, not the loop, may
+		// be the caller: a loop asleep would not see the list grow.)
 		lp.lmu.Unlock()
 		s.conn.Close()
 		return
