@@ -212,21 +212,24 @@ func TestHubRepeats(t *testing.T) {
 			t.Fatalf("Add: got %v, want nil", err)
 		}
 	}
-	if h.Held() != 2 || h.Watched() != 2 {
-		t.Fatalf("got %d held, %d watched; want 2 and 2", h.Held(), h.Watched())
-	}
+	wantCounts(t, h, 2, 2, "after Add")
 	h.Notify("a", comet.WakeMessage)
 	wantPending(t, p, comet.WakeMessage, "poll on a twice")
 	wantPending(t, other, comet.WakeMessage, "other poll on a")
 	h.Remove(p)
-	if h.Held() != 1 || h.Watched() != 1 {
-		t.Fatalf("after Remove: got %d held, %d watched; want 1 and 1", h.Held(), h.Watched())
-	}
+	wantCounts(t, h, 1, 1, "after Remove")
 	h.Notify("a", comet.WakeDeleted)
 	wantPending(t, p, comet.WakeNone, "removed poll")
 	wantPending(t, other, comet.WakeDeleted, "other poll after the first left")
 	h.Remove(other)
 	wantEmpty(t, h)
+}
+
+func wantCounts(t *testing.T, h *comet.Hub, held, watched int, when string) {
+	t.Helper()
+	if h.Held() != held || h.Watched() != watched {
+		t.Fatalf("%s: got %d held, %d watched; want %d and %d", when, h.Held(), h.Watched(), held, watched)
+	}
 }
 
 func wantPending(t *testing.T, p *comet.Poll, want comet.WakeReason, what string) {
@@ -259,9 +262,7 @@ func TestHubLetsWakerPollsGo(t *testing.T) {
 		t.Fatalf("after one Notify: woken %v, want each Waker poll once", woken)
 	}
 	wantPending(t, ch, comet.WakeMessage, "channel poll")
-	if h.Held() != 1 || h.Watched() != 1 {
-		t.Fatalf("after Notify: got %d held, %d watched; want the channel poll only", h.Held(), h.Watched())
-	}
+	wantCounts(t, h, 1, 1, "after Notify (the channel poll only)")
 	h.Notify("b", comet.WakeMessage)
 	h.Notify("a", comet.WakeDeleted)
 	if len(woken["w1"]) != 1 || len(woken["w2"]) != 1 {

@@ -60,7 +60,7 @@ func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q c
 	h.expiry.Add(&pr.expiry, pr)
 	c, rw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		pr.h.expiry.Remove(&pr.expiry)
+		h.expiry.Remove(&pr.expiry)
 		res, reason := h.svc.Finish(r.Context(), hold, comet.WakeTimeout)
 		h.answerRead(w, r, o, res, reason, nil)
 		return
@@ -72,7 +72,7 @@ func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q c
 	spot, err := h.opts.Lot.Park(c, buffered, (*prGone)(pr))
 	if err != nil {
 		// Cannot watch it: answer now with what there is, and close.
-		pr.h.expiry.Remove(&pr.expiry)
+		h.expiry.Remove(&pr.expiry)
 		res, reason := h.svc.Finish(context.Background(), hold, comet.WakeTimeout)
 		_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 		_, _ = c.Write(pr.response(&res))

@@ -276,8 +276,7 @@ const closeBatch = 256
 // close (on loopback, the FIN and ACK of both ends run on this core)
 // should not go before answers that other clients still wait for.
 func (l *Lot) dropLater(s *Spot) {
-	s.state.Store(spotGone)
-	l.forget(s, !s.conn.isDetached())
+	l.letGo(s)
 	lp := s.lp
 	lp.lmu.Lock()
 	if lp.lstopped || lp.sleeping {
@@ -310,7 +309,12 @@ func (lp *evloop) closeHungUp() {
 // drop forgets s and closes its connection. An event for s still in the
 // loop's batch finds no spot under its id, and is ignored.
 func (l *Lot) drop(s *Spot) {
+	l.letGo(s)
+	s.conn.Close()
+}
+
+// letGo marks s gone and forgets it, ahead of closing its connection.
+func (l *Lot) letGo(s *Spot) {
 	s.state.Store(spotGone)
 	l.forget(s, !s.conn.isDetached())
-	s.conn.Close()
 }
