@@ -12,6 +12,7 @@ import (
 
 	"github.com/simple-comet/simple-comet/internal/comet"
 	"github.com/simple-comet/simple-comet/internal/memengine"
+	"github.com/simple-comet/simple-comet/internal/parking"
 )
 
 const fuzzSecret = "fuzz-secret"
@@ -19,11 +20,15 @@ const fuzzSecret = "fuzz-secret"
 // fuzzHandler is a handler over a fresh memory engine holding a plain
 // channel "a" with two messages, a session channel "s" and a client "c1".
 // Options come from the fuzzer's flags: 1 quote-json, 2 secret, 4 status.
-func fuzzHandler(t testing.TB, flags uint8) *Handler {
+func fuzzHandler(t testing.TB, flags uint8) *Handler { return fuzzHandlerWith(t, flags, time.Millisecond, nil) }
+
+// fuzzHandlerWith is fuzzHandler with a hold and a Lot that parks held
+// polls (nil: none).
+func fuzzHandlerWith(t testing.TB, flags uint8, hold time.Duration, lot *parking.Lot) *Handler {
 	t.Helper()
 	hub := comet.NewHub(4)
 	eng := memengine.New(memengine.Options{DefaultMaxMessages: 3, MaxChannels: 8, MaxClients: 8}, hub)
-	svc := comet.NewService(eng, hub, time.Millisecond, 0)
+	svc := comet.NewService(eng, hub, hold, 0)
 	t.Cleanup(func() { hub.Shutdown(); svc.Close(); eng.Close() })
 	ctx := context.Background()
 	for _, err := range []error{
@@ -47,6 +52,7 @@ func fuzzHandler(t testing.TB, flags uint8) *Handler {
 		RequestTimeout: time.Second, NodeID: "fuzz", Version: "test",
 		Assets:  map[string]Asset{"/status.html": {ContentType: "text/html", Body: []byte("<p>"), Protected: true}},
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("metrics\n")) }),
+		Lot:     lot,
 	}
 	if flags&2 != 0 {
 		opts.Secret = fuzzSecret

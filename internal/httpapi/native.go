@@ -58,8 +58,11 @@ func (n *Native) Serve(c net.Conn, data []byte) (out parking.Outcome) {
 	}
 	req.RemoteAddr = remoteAddr(c)
 	if f, ok := n.Handler.(fastServer); ok {
-		if resp, ok := f.serveFast(req, nr.raw); ok {
-			return parking.Outcome{Resp: resp}
+		if resp, parked, ok := f.serveFast(c, req, nr.raw); ok {
+			if parked {
+				return parking.Outcome{Parked: true}
+			}
+			return parking.Outcome{Resp: resp, Close: req.Close}
 		}
 	}
 	w = writers.Get().(*nativeWriter)

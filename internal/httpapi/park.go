@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -32,7 +33,7 @@ type parkedRead struct {
 	state     atomic.Uint32
 	keepAlive bool
 	start     time.Time
-	key       string // see shareKey
+	key       shareKey
 }
 
 // parkable reports whether this request's connection can be parked.
@@ -46,22 +47,14 @@ func (h *Handler) parkable(w http.ResponseWriter, r *http.Request) bool {
 
 // readParked runs a read whose hold, if any, is parked. It always answers.
 func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q comet.ReadQuery) {
-	pr := &parkedRead{h: h, o: *o, keepAlive: !r.Close, start: requestStart(w)}
-	hold, res, err := h.svc.Begin(r.Context(), q, pr)
-	if hold == nil || hold.Done() {
-		reason := comet.WakeNone
-		if hold != nil {
-			res, reason = h.svc.Finish(r.Context(), hold, comet.WakeNone)
-		}
+	pr, res, reason, err := h.beginParked(r, o, q, requestStart(w))
+	if pr == nil {
 		h.answerRead(w, r, o, res, reason, err)
 		return
 	}
-	pr.hold = hold
-	h.expiry.Add(&pr.expiry, pr)
 	c, rw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		h.expiry.Remove(&pr.expiry)
-		res, reason := h.svc.Finish(r.Context(), hold, comet.WakeTimeout)
+		res, reason := h.svc.Finish(r.Context(), pr.hold, comet.WakeTimeout)
 		h.answerRead(w, r, o, res, reason, nil)
 		return
 	}
@@ -69,11 +62,35 @@ func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q c
 	if n := rw.Reader.Buffered(); n > 0 {
 		buffered, _ = rw.Reader.Peek(n)
 	}
+	h.parkRead(pr, c, buffered)
+	markParked(w)
+}
+
+// beginParked begins a read that is to be parked if it must wait: the
+// parked read to park, or nil and what to answer now.
+func (h *Handler) beginParked(r *http.Request, o *out, q comet.ReadQuery, start time.Time) (*parkedRead, comet.ReadResult, comet.WakeReason, error) {
+	pr := &parkedRead{h: h, o: *o, keepAlive: !r.Close, start: start}
+	hold, res, err := h.svc.Begin(r.Context(), q, pr)
+	if hold == nil || hold.Done() {
+		reason := comet.WakeNone
+		if hold != nil {
+			res, reason = h.svc.Finish(r.Context(), hold, comet.WakeNone)
+		}
+		return nil, res, reason, err
+	}
+	pr.hold = hold
+	return pr, res, comet.WakeNone, nil
+}
+
+// parkRead parks the connection c of a read that waits (buffered: what was
+// read beyond its request). It always answers, now or when woken.
+func (h *Handler) parkRead(pr *parkedRead, c net.Conn, buffered []byte) {
+	h.expiry.Add(&pr.expiry, pr)
 	spot, err := h.opts.Lot.Park(c, buffered, (*prGone)(pr))
 	if err != nil {
 		// Cannot watch it: answer now with what there is, and close.
 		h.expiry.Remove(&pr.expiry)
-		res, reason := h.svc.Finish(context.Background(), hold, comet.WakeTimeout)
+		res, reason := h.svc.Finish(context.Background(), pr.hold, comet.WakeTimeout)
 		_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 		_, _ = c.Write(pr.response(&res))
 		c.Close()
@@ -85,7 +102,6 @@ func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q c
 	if !pr.state.CompareAndSwap(prBeginning, prParked) {
 		pr.spot.Submit(pr) // woken before it was parked: answer
 	}
-	markParked(w)
 }
 
 // Wake is the poll's callback (comet.Waker): it runs under the Hub's lock,

@@ -11,28 +11,11 @@ import (
 // read answers GET /channels/A|B.F: at once when there is something newer
 // than since, otherwise after a hold (comet.Service does the holding).
 func (h *Handler) read(w http.ResponseWriter, r *http.Request, o *out, list string, p *params) {
-	names := splitChannels(list)
-	if len(names) > h.opts.MaxChannelsPerRead && h.opts.MaxChannelsPerRead > 0 {
-		o.fail(w, errTooManyChannels)
+	q, apiErr := h.readQuery(list, p)
+	if apiErr != nil {
+		o.fail(w, apiErr)
 		return
 	}
-	for _, n := range names {
-		if !h.validChannel(n) {
-			o.fail(w, errInvalidChannel)
-			return
-		}
-	}
-	q := comet.ReadQuery{Channels: dedupe(names)}
-	if id, ok := p.get("client_id"); ok {
-		if id == "" || !comet.ValidName(id) {
-			o.fail(w, errInvalidClientID)
-			return
-		}
-		q.ClientID, q.HasClient = id, true
-	}
-	since, _ := p.get("since")
-	q.Since = parseSince(since)
-
 	if h.parkable(w, r) {
 		h.readParked(w, r, o, q)
 		return
@@ -43,6 +26,30 @@ func (h *Handler) read(w http.ResponseWriter, r *http.Request, o *out, list stri
 		return // the client left: nothing is written
 	}
 	h.answerRead(w, r, o, res, reason, err)
+}
+
+// readQuery checks a read's channel list and parameters: the query to run,
+// or the error to answer.
+func (h *Handler) readQuery(list string, p *params) (comet.ReadQuery, *apiError) {
+	names := splitChannels(list)
+	if len(names) > h.opts.MaxChannelsPerRead && h.opts.MaxChannelsPerRead > 0 {
+		return comet.ReadQuery{}, errTooManyChannels
+	}
+	for _, n := range names {
+		if !h.validChannel(n) {
+			return comet.ReadQuery{}, errInvalidChannel
+		}
+	}
+	q := comet.ReadQuery{Channels: dedupe(names)}
+	if id, ok := p.get("client_id"); ok {
+		if id == "" || !comet.ValidName(id) {
+			return comet.ReadQuery{}, errInvalidClientID
+		}
+		q.ClientID, q.HasClient = id, true
+	}
+	since, _ := p.get("since")
+	q.Since = parseSince(since)
+	return q, nil
 }
 
 // dedupe drops the repeats of names in place, keeping the first of each.

@@ -1,7 +1,7 @@
 package httpapi
 
 import (
-	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -16,7 +16,7 @@ type sharedAnswers struct {
 	mu      sync.Mutex
 	gen     uint64
 	sec     int64
-	entries map[string]sharedAnswer
+	entries map[shareKey]sharedAnswer
 }
 
 type sharedAnswer struct {
@@ -27,7 +27,7 @@ type sharedAnswer struct {
 // maxShared bounds the entries of one generation.
 const maxShared = 4096
 
-func (s *sharedAnswers) get(key string, gen uint64, now time.Time) (sharedAnswer, bool) {
+func (s *sharedAnswers) get(key shareKey, gen uint64, now time.Time) (sharedAnswer, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.gen != gen || s.sec != now.Unix() {
@@ -38,7 +38,7 @@ func (s *sharedAnswers) get(key string, gen uint64, now time.Time) (sharedAnswer
 }
 
 // put stores an answer read when the generation was gen.
-func (s *sharedAnswers) put(key string, gen uint64, now time.Time, a sharedAnswer) {
+func (s *sharedAnswers) put(key shareKey, gen uint64, now time.Time, a sharedAnswer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if gen < s.gen || (gen == s.gen && now.Unix() < s.sec) {
@@ -46,7 +46,7 @@ func (s *sharedAnswers) put(key string, gen uint64, now time.Time, a sharedAnswe
 	}
 	if gen != s.gen || now.Unix() != s.sec || s.entries == nil {
 		s.gen, s.sec = gen, now.Unix()
-		s.entries = make(map[string]sharedAnswer)
+		s.entries = make(map[shareKey]sharedAnswer)
 	}
 	if len(s.entries) < maxShared {
 		s.entries[key] = a
@@ -54,28 +54,33 @@ func (s *sharedAnswers) put(key string, gen uint64, now time.Time, a sharedAnswe
 }
 
 // shareKey identifies the reply a parked read waits for: same channels,
-// since, reader, format and connection handling give the same bytes.
-func (pr *parkedRead) shareKey() string {
-	var buf [128]byte
-	b := append(buf[:0], byte('0'+pr.o.format))
+// since, reader, format and connection handling give the same bytes. Its
+// strings are the hold's own, so that making one allocates nothing for a
+// read of one channel.
+type shareKey struct {
+	flags    uint8 // format, quote, keep-alive, has a client
+	since    int64
+	callback string
+	client   string
+	channels string // the channel, or the channels joined by '|'
+}
+
+func (pr *parkedRead) shareKey() shareKey {
+	k := shareKey{flags: uint8(pr.o.format) << 2, since: pr.hold.Since(), callback: pr.o.callback}
 	if pr.o.quote {
-		b = append(b, 'q')
+		k.flags |= 1
 	}
 	if pr.keepAlive {
-		b = append(b, 'k')
+		k.flags |= 2
 	}
-	b = append(b, '|')
-	b = append(b, pr.o.callback...)
-	b = append(b, '|')
-	b = strconv.AppendInt(b, pr.hold.Since(), 10)
-	b = append(b, '|')
 	if id, ok := pr.hold.Client(); ok {
-		b = append(b, 'c')
-		b = append(b, id...)
+		k.flags |= 0x80
+		k.client = id
 	}
-	for _, c := range pr.hold.Channels() {
-		b = append(b, '|')
-		b = append(b, c...)
+	if chans := pr.hold.Channels(); len(chans) == 1 {
+		k.channels = chans[0]
+	} else {
+		k.channels = strings.Join(chans, "|")
 	}
-	return string(b)
+	return k
 }

@@ -118,7 +118,7 @@ func TestFastPublishTaken(t *testing.T) {
 		if !ok {
 			t.Fatalf("%q: not parsed", tc.req)
 		}
-		if _, taken := h.serveFast(r, nr.raw); taken != tc.taken {
+		if _, _, taken := h.serveFast(nil, r, nr.raw); taken != tc.taken {
 			t.Errorf("%q (flags %d): fast path taken %v, want %v", tc.req, tc.flags, taken, tc.taken)
 		}
 	}

@@ -1,0 +1,277 @@
+package httpapi
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/simple-comet/simple-comet/internal/parking"
+)
+
+// lotServer serves h (fast: as it is; else only the general way) on a
+// loopback port through a parking Lot, as cmd/simple_comet wires it: the
+// Lot takes every connection and Native serves its requests.
+func lotServer(t testing.TB, flags uint8, hold time.Duration, fast bool) (*Handler, string) {
+	t.Helper()
+	lot, err := parking.New(parking.Options{Workers: 2, Inline: true, Loops: 2, IdleTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := fuzzHandlerWith(t, flags, hold, lot)
+	var served http.Handler = h
+	if !fast {
+		served = generalOnly(h)
+	}
+	lot.SetServer(&Native{Handler: served})
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := lot.ListenNative(inner)
+	srv := NewServer(served, ServerOptions{HTTPTimeout: 5 * time.Second})
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+		lot.Close()
+	})
+	return h, inner.Addr().String()
+}
+
+// exchange sends each request on one connection and returns the raw
+// responses, read whole (by their Content-Length).
+func exchange(t testing.TB, addr string, reqs ...[]byte) [][]byte {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	var raw bytes.Buffer
+	br := bufio.NewReader(io.TeeReader(c, &raw))
+	var out [][]byte
+	for _, req := range reqs {
+		if _, err := c.Write(req); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %q: %v", req, err)
+		}
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		// What the response took of the stream, less what the reader
+		// holds of the next one.
+		n := raw.Len() - br.Buffered()
+		out = append(out, append([]byte(nil), raw.Bytes()[:n]...))
+		raw.Next(n)
+		if resp.Close {
+			break
+		}
+	}
+	return out
+}
+
+// fastReadPair is a fast and a general server in the same state.
+type fastReadPair struct{ fast, general string }
+
+var (
+	fastReadPairsMu sync.Mutex
+	fastReadPairs   = map[uint8]fastReadPair{}
+)
+
+// The read fast path answers with the very bytes of the general path, and
+// leaves the connection in the same state: a read sent to two servers in
+// the same state, one serving it the fast way, the other the general way,
+// then a second read on the same connection. Reads that wait are parked
+// and time out (the hold is 1 ms).
+func FuzzFastRead(f *testing.F) {
+	for _, s := range []struct{ path, query, header string }{
+		{"/channels/a.json", "since=0", ""},
+		{"/channels/a.json", "", ""},
+		{"/channels/a.json", "since=9000000000000000000", ""},
+		{"/channels/a.json", "since=0", "Connection: close\r\n"},
+		{"/channels/a.json", "since=9000000000000000000", "Connection: close\r\n"},
+		{"/channels/a|s.json", "client_id=c1&since=0", ""},
+		{"/channels/a|a.json", "since=9000000000000000000", ""},
+		{"/channels/s.json", "client_id=nobody", ""},
+		{"/channels/s.json", "client_id=", ""},
+		{"/channels/nothing.json", "", ""},
+		{"/channels/a|nothing.json", "since=9000000000000000000", ""},
+		{"/channels/a|b|c|d|e|f.json", "", ""},
+		{"/channels/$status.json", "", ""},
+		{"/channels/$status.json", "secret=" + fuzzSecret, ""},
+		{"/channels/a.jsonp", "cb=_JSONP_x", ""},
+		{"/channels/a%7Cs.json", "client_id=c1", ""},
+		{"/channels/a.json", "since=0", "Authorization: Bearer " + fuzzSecret + "\r\n"},
+		{"/channels/a.json", "since=1&since=0", "Origin: http://x\r\n"},
+		{"/channels/" + strings.Repeat("x", 40) + ".json", "", ""},
+	} {
+		for _, flags := range []uint8{0, 1, 2} {
+			f.Add(s.path, s.query, s.header, flags)
+		}
+	}
+	f.Fuzz(func(t *testing.T, path, query, header string, flags uint8) {
+		flags &= 3 // quote-json, secret
+		target := path
+		if query != "" {
+			target += "?" + query
+		}
+		req := []byte("GET " + target + " HTTP/1.1\r\nHost: h\r\n" + header + "\r\n")
+		if _, ok := parseNative(req, 0); !ok {
+			return // net/http's, not Native's
+		}
+		fastReadPairsMu.Lock()
+		pair, ok := fastReadPairs[flags]
+		if !ok {
+			// Shared by every input (and left to the end of the process):
+			// the servers see the same requests, so they stay alike.
+			_, pair.fast = lotServer(nopTB{}, flags, time.Millisecond, true)
+			_, pair.general = lotServer(nopTB{}, flags, time.Millisecond, false)
+			fastReadPairs[flags] = pair
+		}
+		fastReadPairsMu.Unlock()
+		next := []byte("GET /channels/a.json?since=9000000000000000000 HTTP/1.1\r\nHost: h\r\n\r\n")
+		got := exchange(t, pair.fast, req, next)
+		want := exchange(t, pair.general, req, next)
+		if len(got) != len(want) {
+			t.Fatalf("request %q: %d responses by the fast path, %d by the general", req, len(got), len(want))
+		}
+		for i := range got {
+			if normalizedRead(got[i]) != normalizedRead(want[i]) {
+				t.Fatalf("request %q, response %d\nfast path: %q\ngeneral:   %q", req, i+1, got[i], want[i])
+			}
+		}
+	})
+}
+
+// sinceField: a read that waits and times out answers with since and
+// last_id taken from the clock; Expires is a second after Date.
+var (
+	sinceField  = regexp.MustCompile(`"since":[0-9]+`)
+	expiresLine = regexp.MustCompile(`\r\nExpires: [^\r]*\r\n`)
+)
+
+func normalizedRead(b []byte) string {
+	s := expiresLine.ReplaceAllString(normalized(b), "\r\nExpires: E\r\n")
+	return sinceField.ReplaceAllString(s, `"since":N`)
+}
+
+// nopTB is a testing.TB for servers that outlive one fuzz input: their
+// clean-up never runs (the process ends first).
+type nopTB struct{ testing.TB }
+
+func (nopTB) Helper()                   {}
+func (nopTB) Cleanup(func())            {}
+func (nopTB) Fatal(args ...any)         { panic(args) }
+func (nopTB) Fatalf(f string, a ...any) { panic(f) }
+
+// A plain read is served by the fast path (else FuzzFastRead would compare
+// the general path with itself): parked when it must wait, answered when
+// it has messages; what needs more is left to the general path.
+func TestFastReadTaken(t *testing.T) {
+	lot, err := parking.New(parking.Options{Workers: 1, Inline: true, Loops: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lot.Close()
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := lot.Listen(inner)
+	defer ln.Close()
+	for _, tc := range []struct {
+		target        string
+		flags         uint8
+		parked, taken bool
+	}{
+		{"/channels/a.json?since=9000000000000000000", 0, true, true},
+		{"/channels/a|a.json?since=9000000000000000000", 1, true, true},
+		{"/channels/a.json?since=0", 0, false, true},
+		{"/channels/a.json?since=0", 2, false, true}, // reads are open
+		{"/channels/$status.json", 0, true, true},
+		{"/channels/$status.json?secret=" + fuzzSecret, 2, false, false}, // reserved: the secret is checked there
+		{"/channels/a.jsonp?cb=_JSONP_x", 0, false, false},
+		{"/channels/nothing.json", 0, false, true}, // the engine's error
+		{"/channels/a|b|c|d|e|f.json", 0, false, false},
+		{"/channels/s.json?client_id=", 0, false, false},
+	} {
+		h := fuzzHandlerWith(t, tc.flags, time.Minute, lot)
+		client, err := net.Dial("tcp", inner.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		nr := &nativeReq{}
+		r, ok := parseInto([]byte("GET "+tc.target+" HTTP/1.1\r\nHost: h\r\n\r\n"), 0, nr)
+		if !ok {
+			t.Fatalf("%s: not parsed", tc.target)
+		}
+		resp, parked, taken := h.serveFast(c, r, nil)
+		if taken != tc.taken || parked != (tc.parked && tc.taken) || (taken && !parked && len(resp) == 0) {
+			t.Errorf("%s (flags %d): taken %v parked %v (%d bytes), want taken %v parked %v", tc.target, tc.flags, taken, parked, len(resp), tc.taken, tc.parked)
+		}
+		client.Close()
+		if !parked {
+			c.Close()
+		}
+	}
+}
+
+// A read parked by the fast path is answered by a publish, with the bytes
+// the general path answers it with, and its connection serves the next
+// read.
+func TestFastReadWoken(t *testing.T) {
+	lastID := regexp.MustCompile(`"last_id":([0-9]+)`)
+	var resps [2][][]byte
+	for i, fast := range []bool{true, false} {
+		_, addr := lotServer(t, 0, time.Minute, fast)
+		first := exchange(t, addr, []byte("GET /channels/a.json?since=0 HTTP/1.1\r\nHost: h\r\n\r\n"))
+		m := lastID.FindSubmatch(first[0])
+		if m == nil {
+			t.Fatalf("no last_id in %q", first[0])
+		}
+		wait := []byte("GET /channels/a.json?since=" + string(m[1]) + " HTTP/1.1\r\nHost: h\r\n\r\n")
+		done := make(chan [][]byte, 1)
+		go func() { done <- exchange(t, addr, wait, wait) }()
+		time.Sleep(50 * time.Millisecond) // parked by then (if not, the test still passes: answered at once)
+		pub := exchange(t, addr, rawPublish("/channels/a.json", "", "application/x-www-form-urlencoded", "", []byte("content=woken")))
+		if !bytes.Contains(pub[0], []byte(`"return_code":1`)) {
+			t.Fatalf("publish: %q", pub[0])
+		}
+		select {
+		case r := <-done:
+			resps[i] = r
+		case <-time.After(10 * time.Second):
+			t.Fatal("the parked read was not answered")
+		}
+		// The second read has the message at once.
+		if len(resps[i]) != 2 || !bytes.Contains(resps[i][0], []byte(`"content":"woken"`)) ||
+			!bytes.Contains(resps[i][1], []byte(`"content":"woken"`)) {
+			t.Fatalf("fast %v: got %q, want the message twice", fast, resps[i])
+		}
+	}
+	for j := range 2 {
+		if normalizedRead(resps[0][j]) != normalizedRead(resps[1][j]) {
+			t.Fatalf("response %d\nfast path: %q\ngeneral:   %q", j+1, resps[0][j], resps[1][j])
+		}
+	}
+}
