@@ -65,13 +65,16 @@ func (x *Expiry) Add(e *ExpiryEntry, w Waker) {
 }
 
 // Remove takes e out, if it is still in: its waker will not be called
-// by x from now on.
-func (x *Expiry) Remove(e *ExpiryEntry) {
+// by x from now on. It reports whether e was in: false when its time came
+// (its waker may still be being called) or it was never added.
+func (x *Expiry) Remove(e *ExpiryEntry) bool {
 	x.mu.Lock()
-	if e.in {
+	in := e.in
+	if in {
 		x.unlink(e)
 	}
 	x.mu.Unlock()
+	return in
 }
 
 func (x *Expiry) unlink(e *ExpiryEntry) {

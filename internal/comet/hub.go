@@ -197,7 +197,6 @@ func (h *Hub) Remove(p *Poll) {
 }
 
 func (h *Hub) removeLocked(p *Poll) {
-	p.added.Store(false)
 	removed := false
 	for i := range p.links {
 		k := &p.links[i]
@@ -214,6 +213,9 @@ func (h *Hub) removeLocked(p *Poll) {
 	if removed {
 		h.n--
 	}
+	// Last: a Remove that finds the poll not added (without the lock)
+	// may let its owner reuse it at once, so the Hub must be done with it.
+	p.added.Store(false)
 }
 
 // Generation changes whenever a notification may have changed what a read

@@ -144,14 +144,23 @@ type Hold struct {
 // Cancel when the client left. A Hold with done set needs no waiting: its
 // answer is ready (Finish returns it).
 func (s *Service) Begin(ctx context.Context, q ReadQuery, wake Waker) (*Hold, ReadResult, error) {
+	return s.BeginIn(ctx, new(Hold), q, wake)
+}
+
+// BeginIn is Begin with the hold in h: storage of the caller's (a field of
+// its own value, say), which it may use again for another read once this
+// one is finished or cancelled and no wake can reach it any more (the Hub
+// lets go of a poll in Cancel and Finish; a Waker's own timers are the
+// caller's). The hold returned, if any, is h.
+func (s *Service) BeginIn(ctx context.Context, h *Hold, q ReadQuery, wake Waker) (*Hold, ReadResult, error) {
 	// The usual case takes one read: watch every channel asked for, then
 	// read. When the read has messages, fails, or leaves out a channel
 	// (missing, or not readable without a client), the poll is dropped and
 	// beginSlow decides.
-	h := newHold(q, wake)
+	initHold(h, q, wake)
 	p := h.Poll
 	if s.Hub.Add(p) != nil {
-		return s.beginSlow(ctx, q, wake) // closed or full: read first
+		return s.beginSlow(ctx, h, q, wake) // closed or full: read first
 	}
 	res, err := s.Engine.Read(ctx, q)
 	if err != nil || res.HasMessages() {
@@ -160,36 +169,36 @@ func (s *Service) Begin(ctx context.Context, q ReadQuery, wake Waker) (*Hold, Re
 	}
 	if len(res.Channels) != len(q.Channels) {
 		s.Hub.Remove(p)
-		return s.beginSlow(ctx, q, wake)
+		return s.beginSlow(ctx, h, q, wake)
 	}
 	h.q.Since, h.first = res.Since, res
 	return h, res, nil
 }
 
-// newHold returns a hold for q whose poll, inside it (one allocation for
-// both), watches q's channels and wakes through wake, or its Wake channel
-// when wake is nil.
-func newHold(q ReadQuery, wake Waker) *Hold {
-	h := &Hold{q: q}
+// initHold makes h a new hold for q whose poll, inside it (one allocation
+// for both), watches q's channels and wakes through wake, or its Wake
+// channel when wake is nil.
+func initHold(h *Hold, q ReadQuery, wake Waker) {
+	*h = Hold{q: q}
 	h.Poll = initPoll(&h.poll, q.Channels, q.ClientID, q.HasClient)
 	if wake != nil {
 		h.poll.fn = wake
 	} else {
 		h.poll.wake = make(chan WakeReason, 1)
 	}
-	return h
 }
 
 // beginSlow reads first, then watches the channels the read returned and
-// reads again (so a publish in between is not missed).
-func (s *Service) beginSlow(ctx context.Context, q ReadQuery, wake Waker) (*Hold, ReadResult, error) {
+// reads again (so a publish in between is not missed). h is not in the
+// Hub.
+func (s *Service) beginSlow(ctx context.Context, h *Hold, q ReadQuery, wake Waker) (*Hold, ReadResult, error) {
 	res, err := s.Engine.Read(ctx, q)
 	if err != nil || res.HasMessages() {
 		return nil, res, err
 	}
 	q.Channels = readable(q.Channels, res)
 	q.Since = res.Since
-	h := newHold(q, wake)
+	initHold(h, q, wake)
 	h.first = res
 	p := h.Poll
 	if err := s.Hub.Add(p); err != nil {

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,13 +21,13 @@ import (
 // lotServer serves h (fast: as it is; else only the general way) on a
 // loopback port through a parking Lot, as cmd/simple_comet wires it: the
 // Lot takes every connection and Native serves its requests.
-func lotServer(t testing.TB, flags uint8, hold time.Duration, fast bool) (*Handler, string) {
+func lotServer(t testing.TB, flags uint8, hold time.Duration, fast bool, maxHeld int) (*Handler, string) {
 	t.Helper()
 	lot, err := parking.New(parking.Options{Workers: 2, Inline: true, Loops: 2, IdleTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := fuzzHandlerWith(t, flags, hold, lot)
+	h := fuzzHandlerWith(t, flags, hold, lot, maxHeld)
 	var served http.Handler = h
 	if !fast {
 		served = generalOnly(h)
@@ -140,8 +142,8 @@ func FuzzFastRead(f *testing.F) {
 		if !ok {
 			// Shared by every input (and left to the end of the process):
 			// the servers see the same requests, so they stay alike.
-			_, pair.fast = lotServer(nopTB{}, flags, time.Millisecond, true)
-			_, pair.general = lotServer(nopTB{}, flags, time.Millisecond, false)
+			_, pair.fast = lotServer(nopTB{}, flags, time.Millisecond, true, 4)
+			_, pair.general = lotServer(nopTB{}, flags, time.Millisecond, false, 4)
 			fastReadPairs[flags] = pair
 		}
 		fastReadPairsMu.Unlock()
@@ -211,7 +213,7 @@ func TestFastReadTaken(t *testing.T) {
 		{"/channels/a|b|c|d|e|f.json", 0, false, false},
 		{"/channels/s.json?client_id=", 0, false, false},
 	} {
-		h := fuzzHandlerWith(t, tc.flags, time.Minute, lot)
+		h := fuzzHandlerWith(t, tc.flags, time.Minute, lot, 4)
 		client, err := net.Dial("tcp", inner.Addr().String())
 		if err != nil {
 			t.Fatal(err)
@@ -243,7 +245,7 @@ func TestFastReadWoken(t *testing.T) {
 	lastID := regexp.MustCompile(`"last_id":([0-9]+)`)
 	var resps [2][][]byte
 	for i, fast := range []bool{true, false} {
-		_, addr := lotServer(t, 0, time.Minute, fast)
+		_, addr := lotServer(t, 0, time.Minute, fast, 4)
 		first := exchange(t, addr, []byte("GET /channels/a.json?since=0 HTTP/1.1\r\nHost: h\r\n\r\n"))
 		m := lastID.FindSubmatch(first[0])
 		if m == nil {
@@ -273,5 +275,109 @@ func TestFastReadWoken(t *testing.T) {
 		if normalizedRead(resps[0][j]) != normalizedRead(resps[1][j]) {
 			t.Fatalf("response %d\nfast path: %q\ngeneral:   %q", j+1, resps[0][j], resps[1][j])
 		}
+	}
+}
+
+// Parked reads are reused once answered: under publishes and timeouts that
+// race with each other (a 2 ms hold, a publish every millisecond or so),
+// every poll gets one whole answer, its messages newer than its since and
+// in order, and the server is left holding nothing. Run with -race, a
+// parked read reused while a timeout or the Hub still held it shows up.
+func TestParkedReadsReused(t *testing.T) {
+	h, addr := lotServer(t, 0, 2*time.Millisecond, true, 64)
+	type reply struct {
+		Since    int64 `json:"since"`
+		LastID   int64 `json:"last_id"`
+		Messages map[string][]struct {
+			ID int64 `json:"id"`
+		} `json:"messages"`
+		ReturnCode int `json:"return_code"`
+	}
+	stop := make(chan struct{})
+	var pubs sync.WaitGroup
+	pubs.Add(1)
+	go func() {
+		defer pubs.Done()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := c.Write(rawPublish("/channels/a.json", "", "application/x-www-form-urlencoded", "", []byte("content=m"))); err != nil {
+				t.Error(err)
+				return
+			}
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			time.Sleep(time.Duration(i%3) * 500 * time.Microsecond)
+		}
+	}()
+	var clients sync.WaitGroup
+	for range 20 {
+		clients.Add(1)
+		go func() {
+			defer clients.Done()
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			br := bufio.NewReader(c)
+			since := int64(0)
+			for range 60 {
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				req := "GET /channels/a.json?since=" + strconv.FormatInt(since, 10) + " HTTP/1.1\r\nHost: h\r\n\r\n"
+				if _, err := c.Write([]byte(req)); err != nil {
+					t.Error(err)
+					return
+				}
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				var r reply
+				err = json.NewDecoder(resp.Body).Decode(&r)
+				resp.Body.Close()
+				if err != nil || r.ReturnCode != 1 {
+					t.Errorf("since %d: reply %+v, %v", since, r, err)
+					return
+				}
+				last := since
+				for _, m := range r.Messages["a"] {
+					if m.ID <= last || m.ID > r.LastID {
+						t.Errorf("since %d: message %d out of order (last_id %d)", since, m.ID, r.LastID)
+						return
+					}
+					last = m.ID
+				}
+				since = r.LastID
+			}
+		}()
+	}
+	clients.Wait()
+	close(stop)
+	pubs.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for h.svc.Hub.Held() != 0 || h.expiry.Len() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("left holding %d polls, %d in the expiry", h.svc.Hub.Held(), h.expiry.Len())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

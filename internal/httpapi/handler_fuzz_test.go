@@ -20,13 +20,13 @@ const fuzzSecret = "fuzz-secret"
 // fuzzHandler is a handler over a fresh memory engine holding a plain
 // channel "a" with two messages, a session channel "s" and a client "c1".
 // Options come from the fuzzer's flags: 1 quote-json, 2 secret, 4 status.
-func fuzzHandler(t testing.TB, flags uint8) *Handler { return fuzzHandlerWith(t, flags, time.Millisecond, nil) }
+func fuzzHandler(t testing.TB, flags uint8) *Handler { return fuzzHandlerWith(t, flags, time.Millisecond, nil, 4) }
 
-// fuzzHandlerWith is fuzzHandler with a hold and a Lot that parks held
-// polls (nil: none).
-func fuzzHandlerWith(t testing.TB, flags uint8, hold time.Duration, lot *parking.Lot) *Handler {
+// fuzzHandlerWith is fuzzHandler with a hold, a Lot that parks held polls
+// (nil: none) and room for maxHeld polls.
+func fuzzHandlerWith(t testing.TB, flags uint8, hold time.Duration, lot *parking.Lot, maxHeld int) *Handler {
 	t.Helper()
-	hub := comet.NewHub(4)
+	hub := comet.NewHub(maxHeld)
 	eng := memengine.New(memengine.Options{DefaultMaxMessages: 3, MaxChannels: 8, MaxClients: 8}, hub)
 	svc := comet.NewService(eng, hub, hold, 0)
 	t.Cleanup(func() { hub.Shutdown(); svc.Close(); eng.Close() })

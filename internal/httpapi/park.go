@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,7 +28,8 @@ const (
 type parkedRead struct {
 	h         *Handler
 	o         out
-	hold      *comet.Hold
+	hold      *comet.Hold // &held once begun
+	held      comet.Hold
 	spot      *parking.Spot
 	expiry    comet.ExpiryEntry // in the Handler's expiry while held
 	state     atomic.Uint32
@@ -69,8 +71,9 @@ func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q c
 // beginParked begins a read that is to be parked if it must wait: the
 // parked read to park, or nil and what to answer now.
 func (h *Handler) beginParked(r *http.Request, o *out, q comet.ReadQuery, start time.Time) (*parkedRead, comet.ReadResult, comet.WakeReason, error) {
-	pr := &parkedRead{h: h, o: *o, keepAlive: !r.Close, start: start}
-	hold, res, err := h.svc.Begin(r.Context(), q, pr)
+	pr := parkedReads.Get().(*parkedRead)
+	*pr = parkedRead{h: h, o: *o, keepAlive: !r.Close, start: start}
+	hold, res, err := h.svc.BeginIn(r.Context(), &pr.held, q, pr)
 	if hold == nil || hold.Done() {
 		reason := comet.WakeNone
 		if hold != nil {
@@ -103,6 +106,11 @@ func (h *Handler) parkRead(pr *parkedRead, c net.Conn, buffered []byte) {
 		pr.spot.Submit(pr) // woken before it was parked: answer
 	}
 }
+
+// parkedReads are reused: a parked read that was answered (its client
+// took the answer) is nobody's any more, unless its time had come. Its
+// hold then makes no allocation either.
+var parkedReads = sync.Pool{New: func() any { return new(parkedRead) }}
 
 // Wake is the poll's callback (comet.Waker): it runs under the Hub's lock,
 // so it only flips the state and queues the answer (Run).
@@ -147,8 +155,9 @@ func (pr *parkedRead) gone() {
 func (pr *parkedRead) answer() {
 	reason := comet.WakeReason(pr.state.Load() >> 8)
 	pr.state.Store(prDone)
-	pr.h.expiry.Remove(&pr.expiry)
-	pr.h.svc.Cancel(pr.hold)
+	// Not in the expiry any more: no timeout can wake it from now on.
+	reusable := pr.h.expiry.Remove(&pr.expiry)
+	pr.h.svc.Cancel(pr.hold) // nor a publish
 	now := time.Now()
 	gen := pr.h.svc.Hub.Generation()
 	a, ok := pr.h.shared.get(pr.key, gen, now)
@@ -166,6 +175,12 @@ func (pr *parkedRead) answer() {
 	}
 	pr.h.obs.Answered(reason, a.messages)
 	pr.h.obs.Request(resChannel.String(), http.StatusOK, now.Sub(pr.start))
+	if reusable {
+		// Answered, so its client's hang-up task will not run: nothing
+		// refers to it now.
+		*pr = parkedRead{}
+		parkedReads.Put(pr)
+	}
 }
 
 // response is the whole HTTP response for a read, as net/http would have
