@@ -20,7 +20,9 @@ const fuzzSecret = "fuzz-secret"
 // fuzzHandler is a handler over a fresh memory engine holding a plain
 // channel "a" with two messages, a session channel "s" and a client "c1".
 // Options come from the fuzzer's flags: 1 quote-json, 2 secret, 4 status.
-func fuzzHandler(t testing.TB, flags uint8) *Handler { return fuzzHandlerWith(t, flags, time.Millisecond, nil, 4) }
+func fuzzHandler(t testing.TB, flags uint8) *Handler {
+	return fuzzHandlerWith(t, flags, time.Millisecond, nil, 4)
+}
 
 // fuzzHandlerWith is fuzzHandler with a hold, a Lot that parks held polls
 // (nil: none) and room for maxHeld polls.
