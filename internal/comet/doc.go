@@ -9,7 +9,9 @@
 //
 // Concurrency: Engine implementations, Hub and Service are safe for
 // concurrent use. A Poll is owned by the Hub from Add until Remove (a poll
-// with a Waker: until a Notify wakes it, or Remove); the Hub
+// with a Waker: until a Notify wakes it, or Remove). Once Remove has
+// returned, the Hub is done with the poll and its owner may reuse it (and
+// a Hold made with BeginIn) at once. The Hub
 // wakes it with a non-blocking send on its capacity-1 channel, so a publisher
 // never blocks on a slow subscriber and wakes coalesce.
 package comet
