@@ -298,25 +298,18 @@ func TestParkedReadsReused(t *testing.T) {
 	pubs.Add(1)
 	go func() {
 		defer pubs.Done()
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Error(err)
+		c, br, ok := dial(t, addr)
+		if !ok {
 			return
 		}
 		defer c.Close()
-		br := bufio.NewReader(c)
 		for i := 0; ; i++ {
 			select {
 			case <-stop:
 				return
 			default:
 			}
-			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-			if _, err := c.Write(rawPublish("/channels/a.json", "", "application/x-www-form-urlencoded", "", []byte("content=m"))); err != nil {
-				t.Error(err)
-				return
-			}
-			resp, err := http.ReadResponse(br, nil)
+			resp, err := roundTrip(c, br, rawPublish("/channels/a.json", "", "application/x-www-form-urlencoded", "", []byte("content=m")))
 			if err != nil {
 				t.Error(err)
 				return
@@ -331,22 +324,15 @@ func TestParkedReadsReused(t *testing.T) {
 		clients.Add(1)
 		go func() {
 			defer clients.Done()
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Error(err)
+			c, br, ok := dial(t, addr)
+			if !ok {
 				return
 			}
 			defer c.Close()
-			br := bufio.NewReader(c)
 			since := int64(0)
 			for range 60 {
-				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 				req := "GET /channels/a.json?since=" + strconv.FormatInt(since, 10) + " HTTP/1.1\r\nHost: h\r\n\r\n"
-				if _, err := c.Write([]byte(req)); err != nil {
-					t.Error(err)
-					return
-				}
-				resp, err := http.ReadResponse(br, nil)
+				resp, err := roundTrip(c, br, []byte(req))
 				if err != nil {
 					t.Error(err)
 					return
@@ -380,4 +366,23 @@ func TestParkedReadsReused(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// roundTrip writes req on c and reads the head of its response.
+func roundTrip(c net.Conn, br *bufio.Reader, req []byte) (*http.Response, error) {
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write(req); err != nil {
+		return nil, err
+	}
+	return http.ReadResponse(br, nil)
+}
+
+// dial connects to addr, or reports why not (from any goroutine).
+func dial(t testing.TB, addr string) (net.Conn, *bufio.Reader, bool) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Error(err)
+		return nil, nil, false
+	}
+	return c, bufio.NewReader(c), true
 }
