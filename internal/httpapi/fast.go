@@ -53,8 +53,8 @@ func (h *Handler) serveFast(c net.Conn, r *http.Request, body []byte) ([]byte, b
 	return nil, false, false
 }
 
-// fastRead serves a read of channels that are not reserved, with valid
-// parameters, on a connection the Lot can park.
+// fastRead serves a read that needs no secret, with valid parameters, on
+// a connection the Lot can park.
 func (h *Handler) fastRead(c net.Conn, r *http.Request, list string) ([]byte, bool, bool) {
 	if h.opts.Lot == nil || r.ContentLength != 0 || !parking.Parkable(c) {
 		return nil, false, false
