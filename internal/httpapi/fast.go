@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/simple-comet/simple-comet/internal/comet"
 	"github.com/simple-comet/simple-comet/internal/parking"
 )
 
@@ -64,12 +63,8 @@ func (h *Handler) fastRead(c net.Conn, r *http.Request, list string) ([]byte, bo
 	if apiErr != nil {
 		return nil, false, false
 	}
-	if h.opts.Secret != "" {
-		for _, name := range q.Channels {
-			if comet.Reserved(name) {
-				return nil, false, false // needs the secret: the general path checks it
-			}
-		}
+	if h.opts.Secret != "" && anyReserved(q.Channels) {
+		return nil, false, false // needs the secret: the general path checks it
 	}
 	start := time.Now()
 	o := out{format: formatJSON, quote: h.opts.QuoteJSON, read: true}

@@ -229,7 +229,13 @@ func (h *Handler) protected(rt route, method string) bool {
 	if rt.res != resChannel || method != http.MethodGet {
 		return true
 	}
-	for _, c := range splitChannels(rt.name) {
+	return anyReserved(splitChannels(rt.name))
+}
+
+// anyReserved: one of names is a reserved channel (reading it needs the
+// secret when one is set).
+func anyReserved(names []string) bool {
+	for _, c := range names {
 		if comet.Reserved(c) {
 			return true
 		}

@@ -28,8 +28,7 @@ const (
 type parkedRead struct {
 	h         *Handler
 	o         out
-	hold      *comet.Hold // &held once begun
-	held      comet.Hold
+	held      comet.Hold // the read's hold (BeginIn), once begun
 	spot      *parking.Spot
 	expiry    comet.ExpiryEntry // in the Handler's expiry while held
 	state     atomic.Uint32
@@ -56,7 +55,7 @@ func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q c
 	}
 	c, rw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		res, reason := h.svc.Finish(r.Context(), pr.hold, comet.WakeTimeout)
+		res, reason := h.svc.Finish(r.Context(), &pr.held, comet.WakeTimeout)
 		h.answerRead(w, r, o, res, reason, nil)
 		return
 	}
@@ -73,7 +72,7 @@ func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q c
 func (h *Handler) beginParked(r *http.Request, o *out, q comet.ReadQuery, start time.Time) (*parkedRead, comet.ReadResult, comet.WakeReason, error) {
 	pr := parkedReads.Get().(*parkedRead)
 	*pr = parkedRead{h: h, o: *o, keepAlive: !r.Close, start: start}
-	hold, res, err := h.svc.BeginIn(r.Context(), &pr.held, q, pr)
+	hold, res, err := h.svc.BeginIn(r.Context(), &pr.held, q, pr) // hold is &pr.held or nil
 	if hold == nil || hold.Done() {
 		reason := comet.WakeNone
 		if hold != nil {
@@ -81,7 +80,6 @@ func (h *Handler) beginParked(r *http.Request, o *out, q comet.ReadQuery, start 
 		}
 		return nil, res, reason, err
 	}
-	pr.hold = hold
 	return pr, res, comet.WakeNone, nil
 }
 
@@ -93,7 +91,7 @@ func (h *Handler) parkRead(pr *parkedRead, c net.Conn, buffered []byte) {
 	if err != nil {
 		// Cannot watch it: answer now with what there is, and close.
 		h.expiry.Remove(&pr.expiry)
-		res, reason := h.svc.Finish(context.Background(), pr.hold, comet.WakeTimeout)
+		res, reason := h.svc.Finish(context.Background(), &pr.held, comet.WakeTimeout)
 		_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 		_, _ = c.Write(pr.response(&res))
 		c.Close()
@@ -145,7 +143,7 @@ func (g *prGone) Run() { (*parkedRead)(g).gone() }
 // nothing is left behind.
 func (pr *parkedRead) gone() {
 	pr.h.expiry.Remove(&pr.expiry)
-	pr.h.svc.Cancel(pr.hold)
+	pr.h.svc.Cancel(&pr.held)
 	if pr.state.CompareAndSwap(prParked, prDone) {
 		pr.h.obs.Answered(comet.WakeGone, 0)
 	}
@@ -157,13 +155,13 @@ func (pr *parkedRead) answer() {
 	pr.state.Store(prDone)
 	// Not in the expiry any more: no timeout can wake it from now on.
 	reusable := pr.h.expiry.Remove(&pr.expiry)
-	pr.h.svc.Cancel(pr.hold) // nor a publish
+	pr.h.svc.Cancel(&pr.held) // nor a publish
 	now := time.Now()
 	gen := pr.h.svc.Hub.Generation()
 	a, ok := pr.h.shared.get(pr.key, gen, now)
 	if !ok {
 		var res comet.ReadResult
-		res, reason = pr.h.svc.Finish(engineContext(), pr.hold, reason)
+		res, reason = pr.h.svc.Finish(engineContext(), &pr.held, reason)
 		a = sharedAnswer{resp: pr.response(&res), messages: countMessages(&res)}
 		if reason != comet.WakeEngineDown {
 			pr.h.shared.put(pr.key, gen, now, a)

@@ -152,11 +152,11 @@ func BenchmarkPublishWakeShared10k(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		for i := range prs {
-			hold, _, err := svc.Begin(ctx, comet.ReadQuery{Channels: []string{"ch"}, Since: since}, comet.WakeFunc(func(comet.WakeReason) {}))
+			pr := &parkedRead{h: h, o: out{format: formatJSON, read: true}, keepAlive: true}
+			hold, _, err := svc.BeginIn(ctx, &pr.held, comet.ReadQuery{Channels: []string{"ch"}, Since: since}, comet.WakeFunc(func(comet.WakeReason) {}))
 			if err != nil || hold == nil || hold.Done() {
 				b.Fatalf("begin: got %v, %v; want a held poll", hold, err)
 			}
-			pr := &parkedRead{h: h, o: out{format: formatJSON, read: true}, hold: hold, keepAlive: true}
 			pr.key = pr.shareKey()
 			prs[i] = pr
 		}
@@ -166,12 +166,12 @@ func BenchmarkPublishWakeShared10k(b *testing.B) {
 		}
 		b.StartTimer()
 		for _, pr := range prs {
-			svc.Cancel(pr.hold)
+			svc.Cancel(&pr.held)
 			now := time.Now()
 			gen := hub.Generation()
 			a, ok := h.shared.get(pr.key, gen, now)
 			if !ok {
-				res, _ := svc.Finish(ctx, pr.hold, comet.WakeMessage)
+				res, _ := svc.Finish(ctx, &pr.held, comet.WakeMessage)
 				a = sharedAnswer{resp: pr.response(&res), messages: countMessages(&res)}
 				h.shared.put(pr.key, gen, now, a)
 				since = res.LastID

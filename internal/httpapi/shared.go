@@ -66,18 +66,18 @@ type shareKey struct {
 }
 
 func (pr *parkedRead) shareKey() shareKey {
-	k := shareKey{flags: uint8(pr.o.format) << 2, since: pr.hold.Since(), callback: pr.o.callback}
+	k := shareKey{flags: uint8(pr.o.format) << 2, since: pr.held.Since(), callback: pr.o.callback}
 	if pr.o.quote {
 		k.flags |= 1
 	}
 	if pr.keepAlive {
 		k.flags |= 2
 	}
-	if id, ok := pr.hold.Client(); ok {
+	if id, ok := pr.held.Client(); ok {
 		k.flags |= 0x80
 		k.client = id
 	}
-	if chans := pr.hold.Channels(); len(chans) == 1 {
+	if chans := pr.held.Channels(); len(chans) == 1 {
 		k.channels = chans[0]
 	} else {
 		k.channels = strings.Join(chans, "|")
