@@ -27,7 +27,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "child-held" {
-		if err := load.HeldChild(args[1:], stdout); err != nil {
+		if err := load.HeldChild(args[1:], os.Stdin, stdout); err != nil {
 			fmt.Fprintln(stderr, "cometload:", err)
 			return 1
 		}

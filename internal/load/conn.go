@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
+	"net/http/httputil"
 	"strconv"
 	"syscall"
 	"time"
@@ -31,12 +31,19 @@ func bindNoPort(_, _ string, rc syscall.RawConn) error {
 
 // Conn is one keep-alive HTTP/1.1 connection to the server, redialled when
 // the server closes it. It is not safe for concurrent use.
+//
+// It writes requests and reads responses itself, without net/http: the
+// tool shares the machine with the server it measures, so every
+// microsecond it spends per delivery is taken from the server's cores
+// and shows up in the latencies it reports (set L in docs/PERFORMANCE.md).
 type Conn struct {
 	addr  string // host:port
 	local net.Addr
 	c     net.Conn
 	r     *bufio.Reader
-	wbuf  bytes.Buffer
+	wbuf  []byte
+	rdl   time.Time // the read deadline set last
+	wdl   time.Time // the write deadline set last
 }
 
 // NewConn returns a connection to addr (host:port) that dials from the
@@ -64,6 +71,7 @@ func (c *Conn) Dial(timeout time.Duration) error {
 	}
 	c.c = nc
 	c.r = bufio.NewReaderSize(nc, 4096)
+	c.rdl, c.wdl = time.Time{}, time.Time{}
 	return nil
 }
 
@@ -75,11 +83,27 @@ func (c *Conn) Close() {
 	}
 }
 
-// Response is what a request got back.
+// Response is what a request got back: the status, the two headers the
+// tool reads (nchan's cursor) and the body.
 type Response struct {
-	Status int
-	Header http.Header
-	Body   []byte
+	Status       int
+	LastModified string
+	Etag         string
+	Body         []byte
+}
+
+// deadline returns when an I/O given timeout must end, and whether last
+// (the deadline set before) is near enough to keep: resetting a
+// deadline costs a timer update per request, and a long poll's timeout
+// is seconds, so up to an eighth of it (at most a second) either way
+// does not matter.
+func deadline(last time.Time, timeout time.Duration) (time.Time, bool) {
+	want := time.Now().Add(timeout)
+	slack := min(timeout/8, time.Second)
+	if !last.IsZero() && want.After(last.Add(-slack)) && want.Before(last.Add(slack)) {
+		return last, true
+	}
+	return want, false
 }
 
 // Send writes one request without waiting for its answer (see Receive).
@@ -87,21 +111,31 @@ func (c *Conn) Send(method, target string, hdr map[string]string, body []byte, t
 	if err := c.Dial(timeout); err != nil {
 		return err
 	}
-	b := &c.wbuf
-	b.Reset()
-	fmt.Fprintf(b, "%s %s HTTP/1.1\r\nHost: %s\r\n", method, target, c.addr)
+	b := append(c.wbuf[:0], method...)
+	b = append(b, ' ')
+	b = append(b, target...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, c.addr...)
+	b = append(b, "\r\n"...)
 	for k, v := range hdr {
-		fmt.Fprintf(b, "%s: %s\r\n", k, v)
+		b = append(b, k...)
+		b = append(b, ": "...)
+		b = append(b, v...)
+		b = append(b, "\r\n"...)
 	}
 	if body != nil {
-		b.WriteString("Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ")
-		b.WriteString(strconv.Itoa(len(body)))
-		b.WriteString("\r\n")
+		b = append(b, "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: "...)
+		b = strconv.AppendInt(b, int64(len(body)), 10)
+		b = append(b, "\r\n"...)
 	}
-	b.WriteString("\r\n")
-	b.Write(body)
-	_ = c.c.SetWriteDeadline(time.Now().Add(timeout))
-	if _, err := c.c.Write(b.Bytes()); err != nil {
+	b = append(b, "\r\n"...)
+	b = append(b, body...)
+	c.wbuf = b
+	if dl, keep := deadline(c.wdl, timeout); !keep {
+		_ = c.c.SetWriteDeadline(dl)
+		c.wdl = dl
+	}
+	if _, err := c.c.Write(b); err != nil {
 		c.Close()
 		return err
 	}
@@ -114,22 +148,117 @@ func (c *Conn) Receive(timeout time.Duration) (Response, error) {
 	if c.c == nil {
 		return Response{}, errors.New("not connected")
 	}
-	_ = c.c.SetReadDeadline(time.Now().Add(timeout))
-	resp, err := http.ReadResponse(c.r, nil)
+	if dl, keep := deadline(c.rdl, timeout); !keep {
+		_ = c.c.SetReadDeadline(dl)
+		c.rdl = dl
+	}
+	r, closing, err := readResponse(c.r)
+	if err != nil || closing {
+		c.Close()
+	}
+	return r, err
+}
+
+// readResponse reads one HTTP/1.x response from r: a status line,
+// headers, and a body of Content-Length bytes, chunks, or up to the end
+// of the connection. closing: the server will close the connection.
+func readResponse(r *bufio.Reader) (resp Response, closing bool, err error) {
+	line, err := r.ReadSlice('\n')
 	if err != nil {
-		c.Close()
-		return Response{}, err
+		return resp, true, err
 	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	// HTTP/1.1 200 OK
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
+		return resp, true, fmt.Errorf("bad status line %.40q", line)
+	}
+	closing = line[7] == '0'
+	if resp.Status, err = strconv.Atoi(string(line[9:12])); err != nil {
+		return resp, true, fmt.Errorf("bad status line %.40q", line)
+	}
+	length, chunked := -1, false
+	for {
+		line, err = r.ReadSlice('\n')
+		if err != nil {
+			return resp, true, err
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		if len(line) == 0 {
+			break
+		}
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			return resp, true, fmt.Errorf("bad header line %.40q", line)
+		}
+		value = bytes.TrimSpace(value)
+		switch {
+		case asciiEqualFold(name, "Content-Length"):
+			if length, err = strconv.Atoi(string(value)); err != nil || length < 0 {
+				return resp, true, fmt.Errorf("bad Content-Length %.40q", value)
+			}
+		case asciiEqualFold(name, "Transfer-Encoding"):
+			chunked = asciiEqualFold(value, "chunked")
+		case asciiEqualFold(name, "Connection"):
+			if asciiEqualFold(value, "close") {
+				closing = true
+			} else if asciiEqualFold(value, "keep-alive") {
+				closing = false
+			}
+		case asciiEqualFold(name, "Last-Modified"):
+			resp.LastModified = string(value)
+		case asciiEqualFold(name, "Etag"):
+			resp.Etag = string(value)
+		}
+	}
+	switch {
+	case resp.Status/100 == 1 || resp.Status == 204 || resp.Status == 304:
+	case chunked:
+		resp.Body, err = io.ReadAll(httputil.NewChunkedReader(r))
+		if err == nil {
+			err = skipTrailer(r)
+		}
+	case length >= 0:
+		resp.Body = make([]byte, length)
+		_, err = io.ReadFull(r, resp.Body)
+	default:
+		closing = true
+		resp.Body, err = io.ReadAll(r)
+	}
 	if err != nil {
-		c.Close()
-		return Response{}, err
+		closing = true
 	}
-	if resp.Close {
-		c.Close()
+	return resp, closing, err
+}
+
+// skipTrailer reads the trailer section after a chunked body.
+func skipTrailer(r *bufio.Reader) error {
+	for {
+		line, err := r.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			return nil
+		}
 	}
-	return Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
+}
+
+func asciiEqualFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		x, y := b[i], s[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // Do sends a request and reads its answer; on a connection the server had

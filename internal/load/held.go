@@ -50,12 +50,14 @@ func Held(e *Env, o HeldOptions) *Result {
 	procs := (o.N + o.PerProcess - 1) / o.PerProcess
 	type child struct {
 		cmd  *exec.Cmd
+		in   io.Closer
 		out  *bufio.Scanner
 		done []int64
 	}
 	kids := make([]*child, 0, procs)
 	defer func() {
 		for _, k := range kids {
+			_ = k.in.Close()
 			_ = k.cmd.Process.Kill() // only our own children, by pid
 			_ = k.cmd.Wait()
 		}
@@ -66,6 +68,11 @@ func Held(e *Env, o HeldOptions) *Result {
 		src := fmt.Sprintf("127.0.0.%d", 10+p)
 		cmd := exec.Command(o.Self, "child-held", e.Addr, e.Proto.Name(), src, e.Prefix+"held", strconv.Itoa(first), strconv.Itoa(n), strconv.FormatBool(o.Distinct), o.Wait.String())
 		cmd.Stderr = os.Stderr
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			r.errorf("child: %v", err)
+			return r
+		}
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			r.errorf("child: %v", err)
@@ -75,7 +82,7 @@ func Held(e *Env, o HeldOptions) *Result {
 			r.errorf("child: %v", err)
 			return r
 		}
-		kids = append(kids, &child{cmd: cmd, out: bufio.NewScanner(out)})
+		kids = append(kids, &child{cmd: cmd, in: in, out: bufio.NewScanner(out)})
 	}
 	sendErrs := 0
 	for _, k := range kids {
@@ -120,10 +127,14 @@ func Held(e *Env, o HeldOptions) *Result {
 		last = max(last, lastNs)
 	}
 	cpu1, _ := e.Procs.Sample()
+	for _, k := range kids {
+		_ = k.in.Close() // now the children hang up
+	}
 	m := r.Metrics
 	m["held"] = float64(held)
 	// The server's CPU from the publish until every client reported: the
-	// answers, and the hang-ups of the clients already answered.
+	// answers (the clients hang up only after that, as a browser would not
+	// hang up at all but poll again).
 	m["release_cpu_us_per_poll"] = float64((cpu1.CPU - cpu0.CPU).Microseconds()) / float64(o.N)
 	m["client_processes"] = float64(procs)
 	m["rss_per_poll_bytes"] = float64(after.RSS-before.RSS) / float64(o.N)
@@ -168,8 +179,11 @@ func parallel(n, workers int, f func(c *Conn, i int) error, addr string) error {
 // HeldChild is a client process of the held scenario. args: addr proto src
 // prefix first count distinct wait. It opens count polls, prints
 // "sent COUNT ERRORS", waits for them to be answered with a message and
-// prints "done RELEASED FIRST_NS LAST_NS ERRORS".
-func HeldChild(args []string, out io.Writer) error {
+// prints "done RELEASED FIRST_NS LAST_NS ERRORS". It keeps the connections
+// open until in ends: a client that hung up as soon as it had its answer
+// would have the server tear connections down while it still answers the
+// others, and the release would time the teardowns too.
+func HeldChild(args []string, in io.Reader, out io.Writer) error {
 	if len(args) != 8 {
 		return fmt.Errorf("child-held: got %d arguments, want 8", len(args))
 	}
@@ -214,7 +228,6 @@ func HeldChild(args []string, out io.Writer) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer conns[i].Close()
 			msgs, err := proto.PollAnswer(conns[i], &curs[i], wait)
 			now := time.Now().UnixNano()
 			if err != nil || len(msgs) == 0 {
@@ -233,5 +246,9 @@ func HeldChild(args []string, out io.Writer) error {
 	}
 	wg.Wait()
 	fmt.Fprintf(out, "done %d %d %d %d\n", released.Load(), firstNs.Load(), lastNs.Load(), recvErrs.Load())
+	_, _ = io.Copy(io.Discard, in)
+	for _, c := range conns {
+		c.Close()
+	}
 	return nil
 }

@@ -92,9 +92,10 @@ func TestHeldChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	pr, pw := io.Pipe()
+	inR, inW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- load.HeldChild([]string{e.Addr, "ours", "127.0.0.1", "t-held", "0", "20", "false", "30s"}, pw)
+		done <- load.HeldChild([]string{e.Addr, "ours", "127.0.0.1", "t-held", "0", "20", "false", "30s"}, inR, pw)
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
@@ -110,6 +111,7 @@ func TestHeldChild(t *testing.T) {
 	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "done 20 ") || !strings.HasSuffix(sc.Text(), " 0") {
 		t.Fatalf("got %q, want done 20 ... 0", sc.Text())
 	}
+	inW.Close()
 	io.Copy(io.Discard, pr)
 	if err := <-done; err != nil {
 		t.Fatal(err)

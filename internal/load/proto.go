@@ -237,7 +237,7 @@ func (nchan) PollAnswer(c *Conn, cur *Cursor, timeout time.Duration) ([]string, 
 	}
 	switch r.Status {
 	case 200:
-		cur.LastMod, cur.Etag = r.Header.Get("Last-Modified"), r.Header.Get("Etag")
+		cur.LastMod, cur.Etag = r.LastModified, r.Etag
 		return []string{string(r.Body)}, nil
 	case 304, 408: // hold timed out
 		return nil, nil
