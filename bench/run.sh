@@ -95,6 +95,7 @@ args_for() { # scenario -> cometload arguments
 	held10k) echo "-scenario held -n 10000" ;;
 	held10k-distinct) echo "-scenario held -n 10000 -distinct" ;;
 	held18k) echo "-scenario held -n 18000 -per-process 9000" ;;
+	held18k-hangup) echo "-scenario held -n 18000 -per-process 9000 -hang-up" ;; # the release as timed before set L
 	fanout1k) echo "-scenario fanout -subscribers 1000 -rate 10 -messages 100" ;;
 	fanout5k) echo "-scenario fanout -subscribers 5000 -rate 10 -messages 100" ;;
 	publish) echo "-scenario publish -publishers 32 -channels 32 -duration 5s" ;;

@@ -52,6 +52,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		n          = fs.Int("n", 10000, "held: polls")
 		distinct   = fs.Bool("distinct", false, "held: one channel per poll")
 		perProcess = fs.Int("per-process", 9000, "held: connections per client process")
+		hangUp     = fs.Bool("hang-up", false, "held: clients hang up as soon as they have their answer, during the release (before set L)")
 
 		subs      = fs.Int("subscribers", 1000, "fanout/churn/soak: subscribers")
 		messages  = fs.Int("messages", 100, "fanout/churn: messages")
@@ -98,7 +99,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "cometload:", err)
 			return 1
 		}
-		res = load.Held(e, load.HeldOptions{N: *n, Distinct: *distinct, PerProcess: *perProcess, Self: self})
+		res = load.Held(e, load.HeldOptions{N: *n, Distinct: *distinct, PerProcess: *perProcess, HangUp: *hangUp, Self: self})
 	case "fanout":
 		res = load.Fanout(e, "fanout", load.FanoutOptions{Subscribers: *subs, Messages: *messages, Rate: *rate, Size: *size})
 	case "churn":

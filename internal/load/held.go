@@ -19,8 +19,12 @@ type HeldOptions struct {
 	N          int
 	Distinct   bool
 	PerProcess int
-	Self       string        // this executable, run as "Self child-held ..."
-	Wait       time.Duration // how long a child waits for its releases
+	// HangUp: each client closes its connection as soon as it has its
+	// answer, so the release also times the teardown of the connections
+	// already answered (the tool's way before set L).
+	HangUp bool
+	Self   string        // this executable, run as "Self child-held ..."
+	Wait   time.Duration // how long a child waits for its releases
 }
 
 // Held runs the held scenario: memory per held poll, then the release of
@@ -32,7 +36,11 @@ func Held(e *Env, o HeldOptions) *Result {
 	if o.Wait <= 0 {
 		o.Wait = 90 * time.Second
 	}
-	r := newResult("held", e, map[string]any{"n": o.N, "distinct": o.Distinct})
+	params := map[string]any{"n": o.N, "distinct": o.Distinct}
+	if o.HangUp {
+		params["hang_up"] = true
+	}
+	r := newResult("held", e, params)
 	channels := 1
 	if o.Distinct {
 		channels = o.N
@@ -66,7 +74,7 @@ func Held(e *Env, o HeldOptions) *Result {
 		first := p * o.PerProcess
 		n := min(o.PerProcess, o.N-first)
 		src := fmt.Sprintf("127.0.0.%d", 10+p)
-		cmd := exec.Command(o.Self, "child-held", e.Addr, e.Proto.Name(), src, e.Prefix+"held", strconv.Itoa(first), strconv.Itoa(n), strconv.FormatBool(o.Distinct), o.Wait.String())
+		cmd := exec.Command(o.Self, "child-held", e.Addr, e.Proto.Name(), src, e.Prefix+"held", strconv.Itoa(first), strconv.Itoa(n), strconv.FormatBool(o.Distinct), o.Wait.String(), strconv.FormatBool(o.HangUp))
 		cmd.Stderr = os.Stderr
 		in, err := cmd.StdinPipe()
 		if err != nil {
@@ -177,16 +185,17 @@ func parallel(n, workers int, f func(c *Conn, i int) error, addr string) error {
 }
 
 // HeldChild is a client process of the held scenario. args: addr proto src
-// prefix first count distinct wait. It opens count polls, prints
+// prefix first count distinct wait hangup. It opens count polls, prints
 // "sent COUNT ERRORS", waits for them to be answered with a message and
-// prints "done RELEASED FIRST_NS LAST_NS ERRORS". It keeps the connections
-// open until in ends: a client that hung up as soon as it had its answer
-// would have the server tear connections down while it still answers the
-// others, and the release would time the teardowns too.
+// prints "done RELEASED FIRST_NS LAST_NS ERRORS". Unless hangup, it keeps
+// the connections open until in ends: a client that hangs up as soon as
+// it has its answer has the server tear connections down while it still
+// answers the others, and the release then times the teardowns too.
 func HeldChild(args []string, in io.Reader, out io.Writer) error {
-	if len(args) != 8 {
-		return fmt.Errorf("child-held: got %d arguments, want 8", len(args))
+	if len(args) != 9 {
+		return fmt.Errorf("child-held: got %d arguments, want 9", len(args))
 	}
+	hangUp := args[8] == "true"
 	addr, src, prefix := args[0], args[2], args[3]
 	proto, err := NewProtocol(args[1])
 	if err != nil {
@@ -228,6 +237,9 @@ func HeldChild(args []string, in io.Reader, out io.Writer) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if hangUp {
+				defer conns[i].Close()
+			}
 			msgs, err := proto.PollAnswer(conns[i], &curs[i], wait)
 			now := time.Now().UnixNano()
 			if err != nil || len(msgs) == 0 {

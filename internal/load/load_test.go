@@ -95,7 +95,7 @@ func TestHeldChild(t *testing.T) {
 	inR, inW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- load.HeldChild([]string{e.Addr, "ours", "127.0.0.1", "t-held", "0", "20", "false", "30s"}, inR, pw)
+		done <- load.HeldChild([]string{e.Addr, "ours", "127.0.0.1", "t-held", "0", "20", "false", "30s", "false"}, inR, pw)
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
