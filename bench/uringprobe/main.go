@@ -139,13 +139,12 @@ func main() {
 		if err != nil {
 			panic(err)
 		}
-		s, _ := ln.Accept()
-		sf, _ := s.(*net.TCPConn).File()
-		cf, _ := c.(*net.TCPConn).File()
-		srv = append(srv, int(sf.Fd()))
-		cli = append(cli, int(cf.Fd()))
-		syscall.SetNonblock(int(sf.Fd()), true)
-		syscall.SetNonblock(int(cf.Fd()), true)
+		s, err := ln.Accept()
+		if err != nil {
+			panic(err)
+		}
+		srv = append(srv, detach(s))
+		cli = append(cli, detach(c))
 	}
 	msg := make([]byte, 220)
 	buf := make([]byte, 4096)
@@ -182,4 +181,22 @@ func main() {
 		drain()
 	}
 	fmt.Printf("%s: %.2f µs per send\n", mode, float64(spent.Nanoseconds())/1e3/float64(N*rounds))
+}
+
+// files keeps the detached descriptors' files alive (a collected file
+// closes its descriptor).
+var files []*os.File
+
+// detach returns a non-blocking descriptor of c's own, for raw system calls.
+func detach(c net.Conn) int {
+	f, err := c.(*net.TCPConn).File()
+	if err != nil {
+		panic(err)
+	}
+	files = append(files, f)
+	fd := int(f.Fd())
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		panic(err)
+	}
+	return fd
 }

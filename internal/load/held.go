@@ -141,8 +141,9 @@ func Held(e *Env, o HeldOptions) *Result {
 	m := r.Metrics
 	m["held"] = float64(held)
 	// The server's CPU from the publish until every client reported: the
-	// answers (the clients hang up only after that, as a browser would not
-	// hang up at all but poll again).
+	// answers, and with HangUp also the teardowns of the clients already
+	// answered (otherwise they hang up only after this reading: a browser
+	// would not hang up at all, but poll again).
 	m["release_cpu_us_per_poll"] = float64((cpu1.CPU - cpu0.CPU).Microseconds()) / float64(o.N)
 	m["client_processes"] = float64(procs)
 	m["rss_per_poll_bytes"] = float64(after.RSS-before.RSS) / float64(o.N)
@@ -188,9 +189,10 @@ func parallel(n, workers int, f func(c *Conn, i int) error, addr string) error {
 // prefix first count distinct wait hangup. It opens count polls, prints
 // "sent COUNT ERRORS", waits for them to be answered with a message and
 // prints "done RELEASED FIRST_NS LAST_NS ERRORS". Unless hangup, it keeps
-// the connections open until in ends: a client that hangs up as soon as
-// it has its answer has the server tear connections down while it still
-// answers the others, and the release then times the teardowns too.
+// the connections open until in ends: clients that hang up as soon as
+// they have their answers tear their connections down (on loopback, both
+// ends' work, on the cores the server answers on) while the others still
+// wait, and the release then times the teardowns too.
 func HeldChild(args []string, in io.Reader, out io.Writer) error {
 	if len(args) != 9 {
 		return fmt.Errorf("child-held: got %d arguments, want 9", len(args))
