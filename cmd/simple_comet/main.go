@@ -81,11 +81,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			// The embedded engine never blocks: its requests are served on
 			// the Lot's event loop. Redis calls wait for the network, so
 			// they run on the workers.
-			Inline: cfg.RedisURL == "",
-			Loops:  runtime.GOMAXPROCS(0),
+			Inline:  cfg.RedisURL == "",
+			Loops:   runtime.GOMAXPROCS(0),
+			IOUring: cfg.IOUring,
 		}); err != nil {
 			log.Warn("cannot park held polls; holding them in net/http", "err", err)
 			lot = nil
+		} else if on, err := lot.IOUring(); cfg.IOUring && !on {
+			log.Info("io_uring is not available here: answers are written one by one", "err", err)
 		}
 	}
 	app, err := wire(cfg, svc, hub, lot, log, started, m)

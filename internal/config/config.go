@@ -49,6 +49,7 @@ type Config struct {
 	NodeID      string
 
 	LeanPolls bool // park held polls' connections (no goroutine each)
+	IOUring   bool // the loops send a round's answers through io_uring
 
 	LogFormat string
 	LogLevel  string
@@ -74,6 +75,7 @@ func Default() Config {
 		MaxConnections:         defaultMaxConnections(),
 		RedisPrefix:            "simple_comet:",
 		LeanPolls:              true,
+		IOUring:                true,
 		LogFormat:              "text",
 		LogLevel:               "info",
 	}

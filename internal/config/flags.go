@@ -79,6 +79,7 @@ func FlagSet(c *Config) (*flag.FlagSet, *bool, *bool) {
 	fs.StringVar(&c.RedisPrefix, "redis-prefix", c.RedisPrefix, "Redis key namespace")
 	fs.StringVar(&c.NodeID, "node-id", c.NodeID, "this node's name in status and logs (default: host name and pid)")
 	fs.BoolVar(&c.LeanPolls, "lean-polls", c.LeanPolls, "hold polls on parked connections (no goroutine or buffers each) and serve plain requests on event loops; false: everything through net/http")
+	fs.BoolVar(&c.IOUring, "io-uring", c.IOUring, "with --lean-polls, send each event loop's round of answers through io_uring in one system call where the kernel allows it (else one write each)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.BoolVar(&c.AccessLog, "access-log", c.AccessLog, "log one line per request (secrets redacted)")

@@ -23,7 +23,7 @@ import (
 // Lot takes every connection and Native serves its requests.
 func lotServer(t testing.TB, flags uint8, hold time.Duration, fast bool, maxHeld int) (*Handler, string) {
 	t.Helper()
-	lot, err := parking.New(parking.Options{Workers: 2, Inline: true, Loops: 2, IdleTimeout: 5 * time.Second})
+	lot, err := parking.New(parking.Options{Workers: 2, Inline: true, Loops: 2, IOUring: true, IdleTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

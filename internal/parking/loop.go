@@ -29,6 +29,14 @@ type evloop struct {
 	spots  map[uint64]*Spot
 	nextID uint64
 
+	// Sends in batches (batch.go): ring is set once, at the start.
+	ring     *uring
+	bmu      sync.Mutex
+	batching bool
+	sends    []pendingSend
+	toRead   []*Spot  // the loop's own: reads queued in this look at the events
+	rbufs    [][]byte // the loop's own: their buffers
+
 	lmu      sync.Mutex
 	lqueue   []Task
 	closing  []*conn // hung up, closed when the loop has nothing else to do
@@ -60,10 +68,18 @@ func newLoop(l *Lot) (*evloop, error) {
 		return nil, err
 	}
 	lp.epf = os.NewFile(uintptr(epfd), "parking-epoll")
+	if l.ioUring {
+		if lp.ring, err = newUring(); err != nil {
+			l.ringErr = err
+		}
+	}
 	return lp, nil
 }
 
 func (lp *evloop) closeFDs() {
+	if lp.ring != nil {
+		lp.ring.close()
+	}
 	if lp.epf != nil {
 		lp.epf.Close()
 	} else {
@@ -115,10 +131,12 @@ func (lp *evloop) run() {
 		tasks, lp.lqueue = lp.lqueue, tasks[:0]
 		stopped := lp.lstopped
 		lp.lmu.Unlock()
+		lp.beginBatch()
 		for i, f := range tasks {
 			runTask(f)
 			tasks[i] = nil
 		}
+		lp.flushSends()
 		if stopped {
 			lp.closeHungUp()
 			return
@@ -150,6 +168,7 @@ func (lp *evloop) run() {
 		} else {
 			n, _ = pollNow(lp.epfd, events)
 		}
+		lp.beginBatch()
 		for i := 0; i < n; i++ {
 			id := uint64(uint32(events[i].Fd)) | uint64(uint32(events[i].Pad))<<32
 			if id == 0 {
@@ -163,6 +182,8 @@ func (lp *evloop) run() {
 				l.event(s, events[i].Events)
 			}
 		}
+		lp.readQueued()
+		lp.flushSends()
 	}
 }
 
@@ -212,7 +233,9 @@ func (l *Lot) poke(s *Spot, onLoop bool) {
 		case s.readable.Load() || s.buffered.Load():
 			if s.state.CompareAndSwap(spotIdle, spotServing) {
 				if onLoop && l.inline {
-					l.serveNext(s)
+					if !s.lp.queueRead(s) {
+						l.serveNext(s)
+					}
 				} else {
 					s.Submit(TaskFunc(func() { l.serveNext(s) }))
 				}

@@ -42,6 +42,8 @@ type Lot struct {
 	firstTimeout time.Duration
 	server       Server
 	inline       bool
+	ioUring      bool
+	ringErr      error // why a loop has no ring, when one was asked for
 
 	// The workers' queue.
 	qmu     sync.Mutex
@@ -73,6 +75,10 @@ type Options struct {
 	// Loops is the number of event loops (default 1); connections are
 	// spread over them.
 	Loops int
+	// IOUring has each loop send the answers of one round through an
+	// io_uring, in one system call (batch.go), where the kernel allows
+	// it; elsewhere answers are written one by one, as without it.
+	IOUring bool
 }
 
 // New starts a Lot.
@@ -83,7 +89,7 @@ func New(o Options) (*Lot, error) {
 	if o.FirstTimeout <= 0 {
 		o.FirstTimeout = o.IdleTimeout
 	}
-	l := &Lot{idleTimeout: o.IdleTimeout, firstTimeout: o.FirstTimeout, server: o.Server, inline: o.Inline, stop: make(chan struct{})}
+	l := &Lot{idleTimeout: o.IdleTimeout, firstTimeout: o.FirstTimeout, server: o.Server, inline: o.Inline, ioUring: o.IOUring, stop: make(chan struct{})}
 	l.qcond = sync.NewCond(&l.qmu)
 	for range max(o.Loops, 1) {
 		lp, err := newLoop(l)
@@ -110,6 +116,17 @@ func New(o Options) (*Lot, error) {
 
 // SetServer sets the native Server (before any connection is parked).
 func (l *Lot) SetServer(s Server) { l.server = s }
+
+// IOUring reports whether the loops send through io_uring, and if one was
+// asked for and is not used, why.
+func (l *Lot) IOUring() (bool, error) {
+	for _, lp := range l.loops {
+		if lp.ring == nil {
+			return false, l.ringErr
+		}
+	}
+	return len(l.loops) > 0, nil
+}
 
 // Parked is the number of held polls parked now (idle kept-alive
 // connections are not counted).

@@ -116,11 +116,20 @@ func (s *Spot) Answer(resp []byte, keepAlive bool) bool {
 
 // send writes resp and then keeps or closes the connection; on a write
 // error it is dropped instead. The first attempt is one non-blocking
-// write(2) on the descriptor (the Lot owns the connection now); only a
-// client too slow to take it all at once gets a goroutine that finishes
-// the write with a deadline.
+// write(2) on the descriptor (the Lot owns the connection now), or a send
+// in the loop's next batch (batch.go); only a client too slow to take it
+// all at once gets a goroutine that finishes the write with a deadline.
 func (l *Lot) send(s *Spot, resp []byte, keepAlive bool) {
+	if s.lp.queueSend(s, resp, keepAlive) {
+		return // sent with the loop's others (flushSends)
+	}
 	n, err := writeNow(s.fd, resp)
+	l.sent(s, resp, keepAlive, n, err)
+}
+
+// sent finishes an answer once n bytes of resp are written (err: what
+// stopped the write).
+func (l *Lot) sent(s *Spot, resp []byte, keepAlive bool, n int, err error) {
 	if err == nil && n == len(resp) {
 		l.afterWrite(s, keepAlive)
 		return
@@ -180,7 +189,10 @@ func (l *Lot) afterWrite(s *Spot, keepAlive bool) {
 	}
 }
 
-var readBufs = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
+// readBufSize is the most one read of a request takes.
+const readBufSize = 4096
+
+var readBufs = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
 
 // serveNext reads the next request of an idle connection and has the
 // Server serve it.
@@ -188,39 +200,49 @@ func (l *Lot) serveNext(s *Spot) {
 	bp := readBufs.Get().(*[]byte)
 	defer readBufs.Put(bp)
 	buf := *bp
-	n := 0
 	if len(s.conn.prefix) > 0 {
-		n = copy(buf, s.conn.prefix)
+		n := copy(buf, s.conn.prefix)
 		s.conn.prefix = s.conn.prefix[n:]
 		s.buffered.Store(len(s.conn.prefix) > 0)
+		l.serve(s, buf[:n])
+		return
 	}
-	if n == 0 {
-		s.readable.Store(false)
-		var err error
-		for {
-			n, err = rawRead(s.fd, buf)
-			if err != syscall.EINTR {
-				break
-			}
-		}
-		if err == syscall.EAGAIN {
-			l.afterRead(s) // nothing after all: wait again
-			return
-		}
-		if err != nil || n <= 0 {
-			l.dropLater(s) // the client hung up
-			return
-		}
-		if n == len(buf) {
-			s.readable.Store(true) // there may be more: read again next time
+	s.readable.Store(false)
+	var n int
+	var err error
+	for {
+		n, err = rawRead(s.fd, buf)
+		if err != syscall.EINTR {
+			break
 		}
 	}
-	out := l.server.Serve(s.conn, buf[:n])
+	l.serveRead(s, buf, n, err)
+}
+
+// serveRead serves what a read of s into buf returned.
+func (l *Lot) serveRead(s *Spot, buf []byte, n int, err error) {
+	if err == syscall.EAGAIN {
+		l.afterRead(s) // nothing after all: wait again
+		return
+	}
+	if err != nil || n <= 0 {
+		l.dropLater(s) // the client hung up
+		return
+	}
+	if n == len(buf) {
+		s.readable.Store(true) // there may be more: read again next time
+	}
+	l.serve(s, buf[:n])
+}
+
+// serve has the Server serve data, a request read from s.
+func (l *Lot) serve(s *Spot, data []byte) {
+	out := l.server.Serve(s.conn, data)
 	switch {
 	case out.Parked:
 		// Held again on this connection (Park made it so).
 	case out.HandOff:
-		s.conn.prefix = append(append([]byte(nil), buf[:n]...), s.conn.prefix...)
+		s.conn.prefix = append(append([]byte(nil), data...), s.conn.prefix...)
 		s.state.Store(spotGone)
 		l.unregister(s)
 		handBack(s.conn, true)

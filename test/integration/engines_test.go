@@ -24,6 +24,9 @@ func engines() []engine {
 		{name: "memory", args: func(testing.TB) []string { return nil }},
 		// Held polls inside net/http instead of parked connections.
 		{name: "memory-nethttp", kind: "memory", args: func(testing.TB) []string { return []string{"--lean-polls=false"} }},
+		// Parked connections written and read one system call each, as
+		// where io_uring is not allowed.
+		{name: "memory-noring", kind: "memory", args: func(testing.TB) []string { return []string{"--io-uring=false"} }},
 		{name: "redis", args: func(t testing.TB) []string {
 			t.Helper()
 			r := testredis.Start(t)
