@@ -10,6 +10,7 @@
 #   SOAK=300s bench/run.sh soak        # only the soak run, one per server
 #   SERVERS="ours ours-goroutines nchan-1w" bench/run.sh fanout1k
 #                                      # ours-goroutines: --lean-polls=false
+#                                      # ours-noring: --io-uring=false
 #
 # Output: $OUT (default bench/out/DATE)/results.jsonl, summary.md, logs,
 # and (PROFILE=1, the default) pprof profiles of ours in $OUT/prof.
@@ -59,10 +60,13 @@ start_server() { # ours | nchan-1w | nchan-2w
 	PORT=$(free_port)
 	DEBUG=""
 	case $1 in
-	ours | ours-goroutines)
-		# ours-goroutines: the transport with a goroutine per held poll
+	ours | ours-goroutines | ours-noring)
+		# ours-goroutines: the transport with a goroutine per held poll;
+		# ours-noring: parked connections without io_uring (a write and
+		# a read each, as where io_uring is not allowed)
 		local extra=()
 		[ "$1" = ours-goroutines ] && extra=(--lean-polls=false)
+		[ "$1" = ours-noring ] && extra=(--io-uring=false)
 		DEBUG=127.0.0.1:$(free_port)
 		SIMPLE_COMET_PPROF=$DEBUG "$BIN/simple_comet" --http-port="$PORT" --bind=127.0.0.1 \
 			--enable-status --http-timeout=120 --log-level=warn "${extra[@]}" 2>>"$OUT/ours.log" &

@@ -75,11 +75,14 @@ func (lp *evloop) flushSends() {
 		_ = r.run(k) // a failure leaves those not run as notRun
 		for i, p := range rest[:k] {
 			switch res := r.res[i]; {
-			case res == notRun || res == -int32(syscall.EINTR):
+			case res == -int32(syscall.EAGAIN):
+				l.sent(p.s, p.resp, p.keepAlive, 0, syscall.EAGAIN)
+			case res < 0:
+				// Not run, or failed: nothing was sent. A write says
+				// whether the connection or the ring is at fault.
+				r.refused(res)
 				n, err := writeNow(p.s.fd, p.resp)
 				l.sent(p.s, p.resp, p.keepAlive, n, err)
-			case res < 0:
-				l.sent(p.s, p.resp, p.keepAlive, 0, syscall.Errno(-res))
 			default:
 				l.sent(p.s, p.resp, p.keepAlive, int(res), nil)
 			}
@@ -140,10 +143,13 @@ func (lp *evloop) readQueued() {
 		copy(res[:k], r.res[:k])
 		for i, s := range rest[:k] {
 			switch n := res[i]; {
-			case n == notRun || n == -int32(syscall.EINTR):
-				l.serveNext(s)
+			case n == -int32(syscall.EAGAIN):
+				l.serveRead(s, lp.rbufs[i], 0, syscall.EAGAIN)
 			case n < 0:
-				l.serveRead(s, lp.rbufs[i], 0, syscall.Errno(-n))
+				// Not run, or failed: nothing was read. A read says
+				// whether the connection or the ring is at fault.
+				r.refused(n)
+				l.serveNext(s)
 			default:
 				l.serveRead(s, lp.rbufs[i], int(n), nil)
 			}

@@ -21,9 +21,10 @@
 // With Options.Inline (the in-memory engine, which never blocks) the
 // requests, answers and hang-ups run on the loops themselves; otherwise
 // (Redis) on a small worker pool. Reads and writes are non-blocking
-// system calls made directly on the descriptor; a client too slow to take
-// an answer at once gets a goroutine that finishes the write with a
-// deadline.
+// system calls made directly on the descriptor, or, with Options.IOUring,
+// a loop's round of them through io_uring in one call (batch.go); a
+// client too slow to take an answer at once gets a goroutine that
+// finishes the write with a deadline.
 //
 // It knows nothing of HTTP beyond writing bytes it is given, and nothing
 // of storage. A parked connection costs a few hundred bytes here; under

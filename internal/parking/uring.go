@@ -202,6 +202,16 @@ func (r *uring) queue(op uint8, fd int, b []byte, flags uint32, i int) {
 	atomic.StoreUint32(r.sqTail, tail+1)
 }
 
+// refused disables the ring when an operation's result says the ring,
+// not the connection, cannot do it here (a kernel or a security policy
+// that refuses it); the loops then write and read as without one.
+func (r *uring) refused(res int32) {
+	switch syscall.Errno(-res) {
+	case syscall.EINVAL, syscall.EOPNOTSUPP, syscall.EPERM, syscall.EACCES, syscall.ENOSYS:
+		r.disabled = true
+	}
+}
+
 // notRun is the result of an operation that a failed submission left
 // out.
 const notRun = -1 << 30
