@@ -8,11 +8,12 @@ import (
 )
 
 // The little of io_uring the loops use: a ring per loop, through which a
-// loop makes the sends of one round of answers in one system call instead
-// of a write(2) each (about 0.8 µs less CPU per answer on loopback:
-// bench/uringprobe and docs/PERFORMANCE.md). Every send carries
-// MSG_DONTWAIT, so it completes, or fails with EAGAIN, inside the call
-// that submits it: the loop never waits for one in the kernel.
+// loop makes the sends of one round of answers, and the reads of one
+// round of requests, in one system call instead of a write(2) or read(2)
+// each (a third less CPU per fan-out delivery here: docs/PERFORMANCE.md,
+// "Set M"). Every operation carries MSG_DONTWAIT, so it completes, or
+// fails with EAGAIN, inside the call that submits it: the loop never
+// waits for one in the kernel.
 //
 // Where io_uring is missing or forbidden (an old kernel, a container's
 // seccomp profile, kernel.io_uring_disabled), newUring fails and the
