@@ -90,10 +90,16 @@ func (lp *evloop) flushSends() {
 		rest = rest[k:]
 	}
 	clear(all)
+	if cap(all) > keptSends {
+		return // a large wake's queue: let it go
+	}
 	lp.bmu.Lock()
 	lp.sends = all[:0]
 	lp.bmu.Unlock()
 }
+
+// keptSends is the largest queue of sends a loop keeps for its next round.
+const keptSends = 1024
 
 // Reads in batches. The requests that one look at the events finds on
 // idle connections (a publish's subscribers polling again) are read
