@@ -29,7 +29,7 @@ type evloop struct {
 	spots  map[uint64]*Spot
 	nextID uint64
 
-	// Sends in batches (batch.go): ring is set once, at the start.
+	// Sends and reads in batches (batch.go): ring is set once, at the start.
 	ring     *uring
 	bmu      sync.Mutex
 	batching bool

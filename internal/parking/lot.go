@@ -75,9 +75,10 @@ type Options struct {
 	// Loops is the number of event loops (default 1); connections are
 	// spread over them.
 	Loops int
-	// IOUring has each loop send the answers of one round through an
-	// io_uring, in one system call (batch.go), where the kernel allows
-	// it; elsewhere answers are written one by one, as without it.
+	// IOUring has each loop send the answers of one round, and (Inline)
+	// read the requests of one round, through an io_uring in one system
+	// call (batch.go), where the kernel allows it; elsewhere they are
+	// written and read one by one, as without it.
 	IOUring bool
 }
 
@@ -117,8 +118,8 @@ func New(o Options) (*Lot, error) {
 // SetServer sets the native Server (before any connection is parked).
 func (l *Lot) SetServer(s Server) { l.server = s }
 
-// IOUring reports whether the loops send through io_uring, and if one was
-// asked for and is not used, why.
+// IOUring reports whether the loops have their io_uring, and if one was
+// asked for and is not there, why.
 func (l *Lot) IOUring() (bool, error) {
 	for _, lp := range l.loops {
 		if lp.ring == nil {
