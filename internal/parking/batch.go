@@ -49,26 +49,21 @@ func (lp *evloop) flushSends() {
 		return
 	}
 	lp.bmu.Lock()
+	lp.batching = false // from here on nothing is queued: all is the loop's
 	all := lp.sends
-	lp.sends = nil
-	lp.batching = false
 	lp.bmu.Unlock()
 	if len(all) == 0 {
-		lp.bmu.Lock()
-		lp.sends = all
-		lp.bmu.Unlock()
 		return
 	}
 	l, r := lp.lot, lp.ring
 	for rest := all; len(rest) > 0; {
 		if r.disabled {
 			for _, p := range rest {
-				n, err := writeNow(p.s.fd, p.resp)
-				l.sent(p.s, p.resp, p.keepAlive, n, err)
+				l.write(p.s, p.resp, p.keepAlive)
 			}
 			break
 		}
-		k := min(len(rest), r.space())
+		k := min(len(rest), r.size())
 		for i, p := range rest[:k] {
 			r.send(p.s.fd, p.resp, i)
 		}
@@ -81,8 +76,7 @@ func (lp *evloop) flushSends() {
 				// Not run, or failed: nothing was sent. A write says
 				// whether the connection or the ring is at fault.
 				r.refused(res)
-				n, err := writeNow(p.s.fd, p.resp)
-				l.sent(p.s, p.resp, p.keepAlive, n, err)
+				l.write(p.s, p.resp, p.keepAlive)
 			default:
 				l.sent(p.s, p.resp, p.keepAlive, int(res), nil)
 			}
@@ -90,11 +84,11 @@ func (lp *evloop) flushSends() {
 		rest = rest[k:]
 	}
 	clear(all)
-	if cap(all) > keptSends {
-		return // a large wake's queue: let it go
-	}
 	lp.bmu.Lock()
 	lp.sends = all[:0]
+	if cap(all) > keptSends {
+		lp.sends = nil // a large wake's queue: let it go
+	}
 	lp.bmu.Unlock()
 }
 
@@ -129,7 +123,6 @@ func (lp *evloop) readQueued() {
 	if lp.rbufs == nil {
 		lp.rbufs = make([][]byte, readBatch)
 	}
-	var res [readBatch]int32
 	for rest := lp.toRead; len(rest) > 0; {
 		if r.disabled {
 			for _, s := range rest {
@@ -137,7 +130,7 @@ func (lp *evloop) readQueued() {
 			}
 			break
 		}
-		k := min(len(rest), r.space(), readBatch)
+		k := min(len(rest), r.size(), readBatch)
 		for i, s := range rest[:k] {
 			if lp.rbufs[i] == nil {
 				lp.rbufs[i] = make([]byte, readBufSize)
@@ -146,9 +139,10 @@ func (lp *evloop) readQueued() {
 			r.recv(s.fd, lp.rbufs[i], i)
 		}
 		_ = r.run(k) // a failure leaves those not run as notRun
-		copy(res[:k], r.res[:k])
+		// Serving does not use the ring (its answers wait for
+		// flushSends), so r.res holds until the last is served.
 		for i, s := range rest[:k] {
-			switch n := res[i]; {
+			switch n := r.res[i]; {
 			case n == -int32(syscall.EAGAIN):
 				l.serveRead(s, lp.rbufs[i], 0, syscall.EAGAIN)
 			case n < 0:

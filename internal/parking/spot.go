@@ -123,6 +123,11 @@ func (l *Lot) send(s *Spot, resp []byte, keepAlive bool) {
 	if s.lp.queueSend(s, resp, keepAlive) {
 		return // sent with the loop's others (flushSends)
 	}
+	l.write(s, resp, keepAlive)
+}
+
+// write makes send's first attempt now, with a write(2).
+func (l *Lot) write(s *Spot, resp []byte, keepAlive bool) {
 	n, err := writeNow(s.fd, resp)
 	l.sent(s, resp, keepAlive, n, err)
 }

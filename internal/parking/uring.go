@@ -174,10 +174,8 @@ func (r *uring) close() {
 	}
 }
 
-// space is how many more operations fit before run.
-func (r *uring) space() int {
-	return len(r.sqes) - int(*r.sqTail-atomic.LoadUint32(r.sqHead))
-}
+// size is how many operations one run takes (run leaves the queue empty).
+func (r *uring) size() int { return len(r.sqes) }
 
 // send queues a non-blocking send of b on fd, as operation i of the next
 // run. b must stay reachable until run returns (the caller keeps it).
