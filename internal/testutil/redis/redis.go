@@ -1,4 +1,4 @@
-// Package testredis starts a real redis-server for tests: on 127.0.0.1 and a
+// Package redis starts a real redis-server for tests: on 127.0.0.1 and a
 // random port below 32768 (retried when taken), with no RDB snapshots and an
 // append-only file fsynced on every write in a directory under t.TempDir(),
 // so that a restart on the same port and directory keeps every acknowledged
@@ -7,7 +7,7 @@
 // A test whose redis-server is missing is skipped with a loud message, or
 // fails when the environment variable CI=true. The server is stopped (by
 // pid) when the test ends. A Server is used by one test goroutine at a time.
-package testredis
+package redis
 
 import (
 	"bufio"
@@ -196,7 +196,7 @@ func (s *Server) Stop() {
 func (s *Server) Restart() {
 	s.t.Helper()
 	if s.Running() {
-		s.t.Fatalf("testredis: Restart while running (pid %d)", s.Pid())
+		s.t.Fatalf("redis: Restart while running (pid %d)", s.Pid())
 	}
 	var err error
 	for attempt := 0; attempt < 50; attempt++ {
@@ -205,5 +205,5 @@ func (s *Server) Restart() {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	s.t.Fatalf("testredis: cannot restart on port %d: %v", s.Port, err)
+	s.t.Fatalf("redis: cannot restart on port %d: %v", s.Port, err)
 }

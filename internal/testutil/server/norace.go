@@ -1,5 +1,5 @@
 //go:build !race
 
-package testserver
+package server
 
 const raceEnabled = false

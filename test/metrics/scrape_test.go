@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simple-comet/simple-comet/internal/testserver"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
-func TestMain(m *testing.M) { os.Exit(testserver.MainNoLeaks(m)) }
+func TestMain(m *testing.M) { os.Exit(server.MainNoLeaks(m)) }
 
 // scrape reads the exposition text at u into "name{labels}" -> value.
 func scrape(t testing.TB, u string, hdr ...string) map[string]float64 {
@@ -115,7 +115,7 @@ func reply(t testing.TB, ch <-chan map[string]any) map[string]any {
 }
 
 func TestScrapeMovesWithTraffic(t *testing.T) {
-	s := testserver.Start(t, "--enable-metrics", "--http-timeout=1")
+	s := server.Start(t, "--enable-metrics", "--http-timeout=1")
 	m := s.URL + "/metrics"
 	const wakeMsg, wakeTimeout, wakeDelete = `comet_wakeups_total{reason="message"}`, `comet_wakeups_total{reason="timeout"}`, `comet_wakeups_total{reason="delete"}`
 
@@ -182,7 +182,7 @@ func TestScrapeMovesWithTraffic(t *testing.T) {
 }
 
 func TestMetricsNeedTheSecret(t *testing.T) {
-	s := testserver.Start(t, "--enable-metrics", "--secret=s3cr3t")
+	s := server.Start(t, "--enable-metrics", "--secret=s3cr3t")
 	resp, err := http.Get(s.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +199,7 @@ func TestMetricsNeedTheSecret(t *testing.T) {
 var metricsAddrRE = regexp.MustCompile(`metrics served at (http://\S+/metrics)`)
 
 func TestMetricsAddrServesSeparately(t *testing.T) {
-	s := testserver.Start(t, "--metrics-addr=127.0.0.1:0", "--secret=s3cr3t")
+	s := server.Start(t, "--metrics-addr=127.0.0.1:0", "--secret=s3cr3t")
 	var u string
 	deadline := time.Now().Add(10 * time.Second)
 	for u == "" {

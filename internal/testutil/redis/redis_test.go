@@ -1,4 +1,4 @@
-package testredis
+package redis
 
 import (
 	"bufio"

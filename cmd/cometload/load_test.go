@@ -1,4 +1,4 @@
-package load_test
+package main
 
 import (
 	"bufio"
@@ -9,23 +9,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simple-comet/simple-comet/internal/load"
-	"github.com/simple-comet/simple-comet/internal/testserver"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
-func TestMain(m *testing.M) { os.Exit(testserver.MainNoLeaks(m)) }
+func TestMain(m *testing.M) { os.Exit(server.MainNoLeaks(m)) }
 
-func oursEnv(t *testing.T) *load.Env {
+func oursEnv(t *testing.T) *Env {
 	t.Helper()
-	s := testserver.Start(t, "--enable-status")
-	p, err := load.NewProtocol("ours")
+	s := server.Start(t, "--enable-status")
+	p, err := NewProtocol("ours")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &load.Env{Proto: p, Addr: s.Addr, Label: "ours", Procs: load.Procs{Roots: []int{s.Pid()}}, Prefix: "t-"}
+	return &Env{Proto: p, Addr: s.Addr, Label: "ours", Procs: Procs{Roots: []int{s.Pid()}}, Prefix: "t-"}
 }
 
-func wantMetric(t *testing.T, r *load.Result, name string, want float64) {
+func wantMetric(t *testing.T, r *Result, name string, want float64) {
 	t.Helper()
 	got, ok := r.Metrics[name]
 	if !ok || got != want {
@@ -35,7 +34,7 @@ func wantMetric(t *testing.T, r *load.Result, name string, want float64) {
 
 func TestFanoutAgainstRealServer(t *testing.T) {
 	e := oursEnv(t)
-	r := load.Fanout(e, "fanout", load.FanoutOptions{Subscribers: 5, Messages: 10, Rate: 50, Size: 32, Grace: 10 * time.Second})
+	r := Fanout(e, "fanout", FanoutOptions{Subscribers: 5, Messages: 10, Rate: 50, Size: 32, Grace: 10 * time.Second})
 	if len(r.Errors) > 0 {
 		t.Fatalf("got errors %v, want none", r.Errors)
 	}
@@ -52,7 +51,7 @@ func TestFanoutAgainstRealServer(t *testing.T) {
 
 func TestChurnAgainstRealServer(t *testing.T) {
 	e := oursEnv(t)
-	r := load.Fanout(e, "churn", load.FanoutOptions{Subscribers: 3, Messages: 10, Rate: 20, Size: 16, Churners: 3, ChurnHold: 50 * time.Millisecond, SampleEvery: 200 * time.Millisecond})
+	r := Fanout(e, "churn", FanoutOptions{Subscribers: 3, Messages: 10, Rate: 20, Size: 16, Churners: 3, ChurnHold: 50 * time.Millisecond, SampleEvery: 200 * time.Millisecond})
 	if len(r.Errors) > 0 {
 		t.Fatalf("got errors %v, want none", r.Errors)
 	}
@@ -77,7 +76,7 @@ func TestChurnAgainstRealServer(t *testing.T) {
 
 func TestPublishAgainstRealServer(t *testing.T) {
 	e := oursEnv(t)
-	r := load.Publish(e, load.PublishOptions{Publishers: 4, Count: 200, Duration: 30 * time.Second, Channels: 2, Size: 16})
+	r := Publish(e, PublishOptions{Publishers: 4, Count: 200, Duration: 30 * time.Second, Channels: 2, Size: 16})
 	wantMetric(t, r, "publishes", 200)
 	wantMetric(t, r, "errors", 0)
 }
@@ -86,7 +85,7 @@ func TestPublishAgainstRealServer(t *testing.T) {
 // report its polls sent, then every one released by a single publish.
 func TestHeldChild(t *testing.T) {
 	e := oursEnv(t)
-	c := load.NewConn(e.Addr, "")
+	c := NewConn(e.Addr, "")
 	defer c.Close()
 	if err := e.Proto.Prepare(c, "t-held0"); err != nil {
 		t.Fatal(err)
@@ -95,7 +94,7 @@ func TestHeldChild(t *testing.T) {
 	inR, inW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- load.HeldChild([]string{e.Addr, "ours", "127.0.0.1", "t-held", "0", "20", "false", "30s", "false"}, inR, pw)
+		done <- HeldChild([]string{e.Addr, "ours", "127.0.0.1", "t-held", "0", "20", "false", "30s", "false"}, inR, pw)
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
@@ -105,7 +104,7 @@ func TestHeldChild(t *testing.T) {
 	if _, err := e.WaitHeld(20, 30*time.Second, time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Proto.Publish(c, "t-held0", load.Content(0, time.Now(), 8)); err != nil {
+	if err := e.Proto.Publish(c, "t-held0", Content(0, time.Now(), 8)); err != nil {
 		t.Fatal(err)
 	}
 	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "done 20 ") || !strings.HasSuffix(sc.Text(), " 0") {
@@ -122,17 +121,17 @@ func TestSummarizeRatios(t *testing.T) {
 	var in bytes.Buffer
 	for run, pair := range [][3]float64{{10, 20, 40}, {12, 20, 10}, {30, 20, 15}} {
 		for i, server := range []string{"ours", "nchan-1w", "nchan-2w"} {
-			r := load.Result{Scenario: "fanout", Server: server, Run: run + 1, Params: map[string]any{"subscribers": 1000}, Metrics: map[string]float64{"cpu_us_per_delivery": pair[i]}}
+			r := Result{Scenario: "fanout", Server: server, Run: run + 1, Params: map[string]any{"subscribers": 1000}, Metrics: map[string]float64{"cpu_us_per_delivery": pair[i]}}
 			in.Write(r.JSON())
 			in.WriteByte('\n')
 		}
 	}
-	rs, err := load.ReadResults(&in)
+	rs, err := ReadResults(&in)
 	if err != nil || len(rs) != 9 {
 		t.Fatalf("got %d results, %v; want 9", len(rs), err)
 	}
 	var out bytes.Buffer
-	load.Summarize(rs, "ours", &out)
+	Summarize(rs, "ours", &out)
 	// per-run ratios 0.5, 0.6, 1.5: median 0.60, range 0.50–1.50
 	if want := "**0.60** (0.50–1.50)"; !strings.Contains(out.String(), want) {
 		t.Errorf("got\n%s\nwant it to contain %q", out.String(), want)
@@ -147,7 +146,7 @@ func TestSummarizeRatios(t *testing.T) {
 }
 
 func TestProcSampleOfThisProcess(t *testing.T) {
-	s, err := load.Procs{Roots: []int{os.Getpid()}}.Sample()
+	s, err := Procs{Roots: []int{os.Getpid()}}.Sample()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,11 +157,11 @@ func TestProcSampleOfThisProcess(t *testing.T) {
 
 func TestContentRoundTrip(t *testing.T) {
 	at := time.Unix(1780000000, 123456789)
-	b := load.Content(42, at, 64)
+	b := Content(42, at, 64)
 	if len(b) != 64 {
 		t.Errorf("got %d bytes, want 64", len(b))
 	}
-	seq, ns, ok := load.ParseContent(string(b))
+	seq, ns, ok := ParseContent(string(b))
 	if !ok || seq != 42 || ns != at.UnixNano() {
 		t.Errorf("got %d %d %v, want 42 %d true", seq, ns, ok, at.UnixNano())
 	}

@@ -1,4 +1,4 @@
-package testbrowser
+package browser
 
 import (
 	"net/http"

@@ -1,16 +1,16 @@
-// Package testbrowser starts a real headless Chromium (/usr/bin/chromium)
+// Package browser starts a real headless Chromium (/usr/bin/chromium)
 // for tests through chromedp, with a fresh profile in t.TempDir() and a
 // fixed, quiet set of flags. The browser is closed, and its process waited
 // for, when the test ends.
 //
 // Usage:
 //
-//	tab := testbrowser.Start(t)          // skips (or fails with CI=true) without chromium
+//	tab := browser.Start(t)          // skips (or fails with CI=true) without chromium
 //	err := chromedp.Do(tab, chromedp.Navigate(url))    // chromedp v0.23 API: Do for steps, Run for a value
-//	other := testbrowser.Tab(t, tab)     // a second tab of the same browser
+//	other := browser.Tab(t, tab)     // a second tab of the same browser
 //
 // A context returned here must only be used from the test that got it.
-package testbrowser
+package browser
 
 import (
 	"bytes"

@@ -1,8 +1,8 @@
-// Package testserver starts the real simple_comet binary for tests, as a
+// Package server starts the real simple_comet binary for tests, as a
 // user would: built once per test binary, run with --http-port=0 on
 // 127.0.0.1, its port read from the "listening on ADDRESS" log line, and
 // stopped with SIGTERM (by pid) when the test ends.
-package testserver
+package server
 
 import (
 	"bufio"
@@ -87,7 +87,7 @@ func MainNoLeaks(m *testing.M) int {
 
 func moduleRoot() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
+	return filepath.Join(filepath.Dir(file), "..", "..", "..")
 }
 
 // Server is one running simple_comet process.
