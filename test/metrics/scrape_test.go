@@ -219,13 +219,15 @@ func TestMetricsAddrServesSeparately(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("/metrics on the API address: got status %d, want 404", resp.StatusCode)
 	}
+	// Answered as on the API address: HTTP 200 with return_code -4.
 	resp, err = http.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
+	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusForbidden {
-		t.Errorf("%s without the secret: got status %d, want 403", u, resp.StatusCode)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"return_code":-4`) {
+		t.Errorf("%s without the secret: got status %d %s, want 200 with return_code -4", u, resp.StatusCode, b)
 	}
 	got := scrape(t, u, "Authorization", "Bearer s3cr3t")
 	if _, ok := got["comet_publishes_total"]; !ok {

@@ -1,4 +1,4 @@
-package httpapi
+package h1
 
 import (
 	"bufio"
@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"runtime/debug"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -19,27 +17,57 @@ import (
 
 // Native serves the requests of connections that the parking Lot holds
 // idle (kept-alive after an answer, or new), without going through
-// net/http: a subscriber's re-poll or a publish is read, parsed and run
-// through the same handler, and a read that must wait is parked again.
-// Only a request that arrived whole in one read, and that parseNative
-// reads exactly as net/http would, is served here; anything else (chunked or partial bodies, pipelining, HTTP/1.0, other
-// protocols) is handed to net/http with the bytes already read.
+// net/http: a request is parsed (Parse) and served by Fast when it takes
+// it, else by Handler through a ResponseWriter that collects the
+// response; a read that must wait is parked again. Only a request that
+// arrived whole in one read, and that Parse reads exactly as net/http
+// would, is served here; anything else (chunked or partial bodies,
+// pipelining, HTTP/1.0, other protocols) is handed to net/http with the
+// bytes already read, and so is a request that Fast sends elsewhere
+// (HandOff: work that may block, which must not run on an event loop).
 type Native struct {
 	Handler        http.Handler
+	Fast           FastServer // may be nil
 	MaxHeaderBytes int
+	Logger         *slog.Logger // panics; nil: slog's default
 }
+
+// FastServer serves some requests whole from the parsed request and its
+// body, without a ResponseWriter.
+type FastServer interface {
+	// ServeFast says what it did with r (which came on c, with body):
+	// Served (resp is the whole response), Parked (the read was parked
+	// on c: nothing to write now), General (nothing was done: serve r
+	// through the Handler), or HandOff (nothing was done: give the
+	// connection to net/http).
+	ServeFast(c net.Conn, r *http.Request, body []byte) (resp []byte, v Verdict)
+}
+
+// Verdict is what a FastServer did with a request.
+type Verdict uint8
+
+const (
+	General Verdict = iota
+	Served
+	Parked
+	HandOff
+)
 
 var _ parking.Server = (*Native)(nil)
 
 // Serve implements parking.Server.
 func (n *Native) Serve(c net.Conn, data []byte) (out parking.Outcome) {
-	var w *nativeWriter
+	var w *writer
 	defer func() {
 		// As net/http does: a handler that panics loses its connection,
 		// not the server.
 		if v := recover(); v != nil {
 			if v != http.ErrAbortHandler {
-				slog.Error("panic serving a request", "remote", remoteAddr(c), "panic", v, "stack", string(debug.Stack()))
+				log := n.Logger
+				if log == nil {
+					log = slog.Default()
+				}
+				log.Error("panic serving a request", "remote", remoteAddr(c), "panic", v, "stack", string(debug.Stack()))
 			}
 			out = parking.Outcome{Close: true}
 			if w != nil && w.hijacked {
@@ -47,25 +75,27 @@ func (n *Native) Serve(c net.Conn, data []byte) (out parking.Outcome) {
 			}
 		}
 	}()
-	nr := nativeReqs.Get().(*nativeReq)
+	nr := requests.Get().(*Request)
 	defer func() {
-		nr.reset()
-		nativeReqs.Put(nr)
+		nr.Reset()
+		requests.Put(nr)
 	}()
-	req, ok := parseInto(data, n.MaxHeaderBytes, nr)
+	req, ok := nr.Parse(data, n.MaxHeaderBytes)
 	if !ok {
 		return parking.Outcome{HandOff: true}
 	}
 	req.RemoteAddr = remoteAddr(c)
-	if f, ok := n.Handler.(fastServer); ok {
-		if resp, parked, ok := f.serveFast(c, req, nr.raw); ok {
-			if parked {
-				return parking.Outcome{Parked: true}
-			}
+	if n.Fast != nil {
+		switch resp, v := n.Fast.ServeFast(c, req, nr.raw); v {
+		case Served:
 			return parking.Outcome{Resp: resp, Close: req.Close}
+		case Parked:
+			return parking.Outcome{Parked: true}
+		case HandOff:
+			return parking.Outcome{HandOff: true}
 		}
 	}
-	w = writers.Get().(*nativeWriter)
+	w = writers.Get().(*writer)
 	w.conn = c
 	n.Handler.ServeHTTP(w, req) // after a panic, w is not reused
 	if w.hijacked {
@@ -77,11 +107,23 @@ func (n *Native) Serve(c net.Conn, data []byte) (out parking.Outcome) {
 	return out
 }
 
+// Respond is the response that serve writes through Native's
+// ResponseWriter, for r on c: a FastServer's way to answer through the
+// general path's writer.
+func Respond(c net.Conn, r *http.Request, serve func(http.ResponseWriter)) []byte {
+	w := writers.Get().(*writer)
+	w.conn = c
+	serve(w)
+	resp := w.response(r)
+	w.release()
+	return resp
+}
+
 // writers are reused: a handler is done with its writer when it returns,
 // and the response is copied out of it.
-var writers = sync.Pool{New: func() any { return &nativeWriter{} }}
+var writers = sync.Pool{New: func() any { return &writer{} }}
 
-func (w *nativeWriter) release() {
+func (w *writer) release() {
 	if w.body.Cap() > 64<<10 {
 		return // a big reply: let the buffer go
 	}
@@ -99,15 +141,12 @@ func remoteAddr(c net.Conn) string {
 	return c.RemoteAddr().String()
 }
 
-// connOf is the connection a request came on: from the context under
-// net/http, from the nativeWriter (however wrapped) under Native.
-func connOf(w http.ResponseWriter, r *http.Request) net.Conn {
-	if c, ok := r.Context().Value(connKey{}).(net.Conn); ok {
-		return c
-	}
+// ConnOf is the connection of a request that Native serves through w
+// (however wrapped), or nil when w is not Native's.
+func ConnOf(w http.ResponseWriter) net.Conn {
 	for {
 		switch x := w.(type) {
-		case *nativeWriter:
+		case *writer:
 			return x.conn
 		case interface{ Unwrap() http.ResponseWriter }:
 			w = x.Unwrap()
@@ -117,8 +156,8 @@ func connOf(w http.ResponseWriter, r *http.Request) net.Conn {
 	}
 }
 
-// nativeWriter collects a response for Native.
-type nativeWriter struct {
+// writer collects a response for Native.
+type writer struct {
 	conn     net.Conn
 	header   http.Header
 	status   int
@@ -126,20 +165,20 @@ type nativeWriter struct {
 	hijacked bool
 }
 
-func (w *nativeWriter) Header() http.Header {
+func (w *writer) Header() http.Header {
 	if w.header == nil {
 		w.header = make(http.Header, 8)
 	}
 	return w.header
 }
 
-func (w *nativeWriter) WriteHeader(code int) {
+func (w *writer) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
 	}
 }
 
-func (w *nativeWriter) Write(b []byte) (int, error) {
+func (w *writer) Write(b []byte) (int, error) {
 	if w.hijacked {
 		return 0, http.ErrHijacked
 	}
@@ -150,7 +189,7 @@ func (w *nativeWriter) Write(b []byte) (int, error) {
 }
 
 // Hijack lets a held read park this connection again; nothing is buffered.
-func (w *nativeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (w *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if w.hijacked {
 		return nil, nil, errors.New("already hijacked")
 	}
@@ -165,21 +204,19 @@ var emptyRW = bufio.NewReadWriter(bufio.NewReaderSize(bytes.NewReader(nil), 16),
 // SetReadDeadline and SetWriteDeadline: under Native the request is all
 // read already and the Lot writes the response, so there is nothing to
 // bound (http.ResponseController finds these).
-func (w *nativeWriter) SetReadDeadline(time.Time) error  { return nil }
-func (w *nativeWriter) SetWriteDeadline(time.Time) error { return nil }
+func (w *writer) SetReadDeadline(time.Time) error  { return nil }
+func (w *writer) SetWriteDeadline(time.Time) error { return nil }
 
 // response is the whole HTTP/1.1 response, as net/http would write it
 // (headers in sorted order).
-func (w *nativeWriter) response(req *http.Request) []byte {
+func (w *writer) response(req *http.Request) []byte {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
 	h := w.Header()
+	length := int64(-1)
 	if _, ok := h["Content-Length"]; !ok && w.status != http.StatusNoContent && w.status != http.StatusNotModified {
-		h["Content-Length"] = []string{strconv.Itoa(w.body.Len())}
-	}
-	if _, ok := h["Date"]; !ok {
-		h["Date"] = []string{currentDates().date}
+		length = int64(w.body.Len())
 	}
 	if _, ok := h["Content-Type"]; !ok && w.body.Len() > 0 {
 		h.Set("Content-Type", http.DetectContentType(w.body.Bytes()))
@@ -193,29 +230,17 @@ func (w *nativeWriter) response(req *http.Request) []byte {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	b := make([]byte, 0, w.body.Len()+64+40*len(keys))
-	b = append(b, "HTTP/1.1 "...)
-	b = strconv.AppendInt(b, int64(w.status), 10)
-	b = append(b, ' ')
-	b = append(b, http.StatusText(w.status)...)
-	b = append(b, "\r\n"...)
+	var fieldBuf [16]Field
+	fields := fieldBuf[:0]
 	for _, k := range keys {
 		for _, v := range h[k] {
-			b = append(b, k...)
-			b = append(b, ": "...)
-			if strings.IndexByte(v, '\r') >= 0 || strings.IndexByte(v, '\n') >= 0 {
-				v = headerNewlines.Replace(v)
-			}
-			b = append(b, strings.TrimSpace(v)...)
-			b = append(b, "\r\n"...)
+			fields = append(fields, Field{k, v})
 		}
 	}
-	b = append(b, "\r\n"...)
+	b := make([]byte, 0, w.body.Len()+64+40*len(fields))
+	b = AppendHead(b, w.status, nil, fields, length)
 	if req.Method != http.MethodHead {
 		b = append(b, w.body.Bytes()...)
 	}
 	return b
 }
-
-// headerNewlines: as net/http writes a header value.
-var headerNewlines = strings.NewReplacer("\n", " ", "\r", " ")

@@ -1,4 +1,4 @@
-package httpapi
+package h1
 
 import (
 	"bytes"
@@ -8,22 +8,10 @@ import (
 	"sync"
 )
 
-// parseNative parses a request that data holds whole, for Native: an
-// HTTP/1.1 GET or POST whose head is plain (no folding, no chunked body,
-// no Expect) and whose body, if any, is all there
-// (Content-Length). It accepts only what net/http's parser reads the same
-// way (a fuzz test compares them) and says no to anything else, which
-// then goes to net/http. parseInto does the same in reusable storage,
-// allocating only the target and one string for the header values: no
-// buffered reader per request.
-func parseNative(data []byte, maxHeader int) (*http.Request, bool) {
-	return parseInto(data, maxHeader, &nativeReq{})
-}
-
-// nativeReq holds a parsed request's structures, to be reused once its
-// handler has returned (Native.Serve pools them). The strings (target,
-// header values) are never reused: handlers may keep them.
-type nativeReq struct {
+// Request is the storage of one parsed request, reused once its handler
+// has returned (Native.Serve pools them). The strings it hands out (the
+// target, the header values) are never reused: handlers may keep them.
+type Request struct {
 	req  http.Request
 	url  url.URL
 	hdr  http.Header
@@ -37,8 +25,12 @@ type bodyReader struct{ bytes.Reader }
 
 func (*bodyReader) Close() error { return nil }
 
-// reset forgets the last request.
-func (nr *nativeReq) reset() {
+// Body is the body of the request parsed last, in the buffer Parse was
+// given (nil when empty).
+func (nr *Request) Body() []byte { return nr.raw }
+
+// Reset forgets the last request.
+func (nr *Request) Reset() {
 	nr.req = http.Request{}
 	nr.url = url.URL{}
 	clear(nr.hdr)
@@ -48,10 +40,16 @@ func (nr *nativeReq) reset() {
 	nr.raw = nil
 }
 
-var nativeReqs = sync.Pool{New: func() any { return new(nativeReq) }}
+var requests = sync.Pool{New: func() any { return new(Request) }}
 
-// parseInto is parseNative, building the request in nr.
-func parseInto(data []byte, maxHeader int, nr *nativeReq) (*http.Request, bool) {
+// Parse parses a request that data holds whole: an HTTP/1.1 GET or POST
+// whose head is plain (no folding, no chunked body, no Expect) and whose
+// body, if any, is all there (Content-Length). It accepts only what
+// net/http's parser reads the same way (a fuzz test compares them) and
+// says no to anything else, which then goes to net/http. It allocates
+// only the target and one string for the header values: no buffered
+// reader per request.
+func (nr *Request) Parse(data []byte, maxHeader int) (*http.Request, bool) {
 	end := bytes.Index(data, crlf2)
 	if end < 0 || (maxHeader > 0 && end > maxHeader) {
 		return nil, false
@@ -214,6 +212,7 @@ var (
 	crlf2 = []byte("\r\n\r\n")
 )
 
+// trimOWS drops the optional white space around a header value.
 func trimOWS(b string) string {
 	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
 		b = b[1:]
@@ -224,7 +223,7 @@ func trimOWS(b string) string {
 	return b
 }
 
-// tokenByte: the characters of an HTTP token (RFC 9110 tchar).
+// tokenByte reports whether c may be in an HTTP token (RFC 9110 tchar).
 func tokenByte(c byte) bool {
 	switch {
 	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
@@ -237,7 +236,7 @@ func tokenByte(c byte) bool {
 	return false
 }
 
-// pathByte: the characters url.URL leaves unescaped in a path.
+// pathByte reports whether url.URL leaves c unescaped in a path.
 func pathByte(c byte) bool {
 	if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
 		return true
@@ -249,8 +248,8 @@ func pathByte(c byte) bool {
 	return false
 }
 
-// hostByte: the characters taken in a Host value here (a subset of what
-// net/http takes).
+// hostByte reports whether c is taken in a Host value here (a subset of
+// what net/http takes).
 func hostByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
 		c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_'
@@ -273,7 +272,8 @@ func canonicalKey(name string) string {
 	return http.CanonicalHeaderKey(name)
 }
 
-// canonicalEqual: name is k, with any letter case (k is canonical).
+// canonicalEqual reports whether name is k in any letter case (k is
+// canonical).
 func canonicalEqual(name, k string) bool {
 	for i := range len(name) {
 		a, b := name[i], k[i]
@@ -287,7 +287,7 @@ func canonicalEqual(name, k string) bool {
 	return true
 }
 
-// hasToken: the comma-separated list v holds t (any case).
+// hasToken reports whether the comma-separated list v holds t (any case).
 func hasToken(v, t string) bool {
 	for len(v) > 0 {
 		i := strings.IndexByte(v, ',')

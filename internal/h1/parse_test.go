@@ -1,11 +1,10 @@
-package httpapi
+package h1
 
 import (
 	"bufio"
 	"bytes"
 	"io"
 	"net/http"
-	"net/url"
 	"reflect"
 	"testing"
 )
@@ -52,12 +51,12 @@ func checkNative(t *testing.T, data []byte) bool {
 	t.Helper()
 	// Parsed into storage that held another request before, as the
 	// pooled storage of Native.Serve does: nothing of it may show.
-	nr := &nativeReq{}
-	if _, ok := parseInto([]byte(usedRequest), 0, nr); !ok {
+	nr := &Request{}
+	if _, ok := nr.Parse([]byte(usedRequest), 0); !ok {
 		t.Fatal("the request used to dirty the storage was refused")
 	}
-	nr.reset()
-	got, ok := parseInto(data, 0, nr)
+	nr.Reset()
+	got, ok := nr.Parse(data, 0)
 	if !ok {
 		return false
 	}
@@ -85,7 +84,7 @@ func checkNative(t *testing.T, data []byte) bool {
 	return true
 }
 
-// usedRequest fills a nativeReq before each check: headers, a body, a
+// usedRequest fills a Request before each check: headers, a body, a
 // query, Connection: close.
 const usedRequest = "POST /channels/old.json?x=1&since=5 HTTP/1.1\r\nHost: old.example\r\nX-A: 1\r\nX-B: 2\r\nX-A: 3\r\n" +
 	"Content-Type: application/x-www-form-urlencoded\r\nConnection: close\r\nContent-Length: 9\r\n\r\ncontent=x"
@@ -98,36 +97,4 @@ func validHost(h string) bool {
 		}
 	}
 	return true
-}
-
-// FuzzLookupQuery: lookupQuery agrees with url.ParseQuery.
-func FuzzLookupQuery(f *testing.F) {
-	for _, s := range []string{"since=1&last_id=2", "a=1&a=2", "a%=1&a=3", "a=%zz&a=4", "a;b=1&a=5", "+a=b+c&%20a=x", "&&a", "a"} {
-		f.Add(s, "a")
-	}
-	f.Fuzz(func(t *testing.T, raw, name string) {
-		got, ok := lookupQuery(raw, name)
-		vals, _ := url.ParseQuery(raw)
-		want, wok := "", false
-		if v := vals[name]; len(v) > 0 {
-			want, wok = v[0], true
-		}
-		if got != want || ok != wok {
-			t.Fatalf("lookupQuery(%q, %q) = %q, %v; url.ParseQuery gives %q, %v", raw, name, got, ok, want, wok)
-		}
-	})
-}
-
-// FuzzQueryUnescape: queryUnescape agrees with url.QueryUnescape.
-func FuzzQueryUnescape(f *testing.F) {
-	for _, s := range []string{"", "a+b", "%41%4a%4A", "%", "%4", "%zz", "%%41", "caf%C3%A9+%2B", "%ff%00", "x%2"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got, ok := queryUnescape(s)
-		want, err := url.QueryUnescape(s)
-		if ok != (err == nil) || (ok && got != want) {
-			t.Fatalf("queryUnescape(%q) = %q, %v; url.QueryUnescape gives %q, %v", s, got, ok, want, err)
-		}
-	})
 }
