@@ -20,6 +20,7 @@ import (
 
 	"github.com/simple-comet/simple-comet/internal/comet"
 	"github.com/simple-comet/simple-comet/internal/config"
+	"github.com/simple-comet/simple-comet/internal/h1"
 	"github.com/simple-comet/simple-comet/internal/httpapi"
 	"github.com/simple-comet/simple-comet/internal/logging"
 	"github.com/simple-comet/simple-comet/internal/parking"
@@ -99,7 +100,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if lot != nil {
 		// Re-polls on kept-alive parked connections are served without
 		// going back through net/http.
-		lot.SetServer(&httpapi.Native{Handler: app.handler, MaxHeaderBytes: cfg.MaxHeaderBytes})
+		lot.SetServer(app.native)
 	}
 	srv := httpapi.NewServer(app.handler, httpapi.ServerOptions{
 		HTTPTimeout:    cfg.HTTPTimeout,
@@ -127,7 +128,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		serving.Add(1)
 		go func() {
 			defer serving.Done()
-			if err := srv.Serve(ll); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			// Requests that do not arrive in time are answered 408.
+			if err := srv.Serve(h1.TimeoutListener(ll)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- err
 			}
 		}()

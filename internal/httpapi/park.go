@@ -4,12 +4,12 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/simple-comet/simple-comet/internal/comet"
+	"github.com/simple-comet/simple-comet/internal/h1"
 	"github.com/simple-comet/simple-comet/internal/parking"
 )
 
@@ -27,7 +27,7 @@ const (
 
 type parkedRead struct {
 	h         *Handler
-	o         out
+	o         reply
 	held      comet.Hold // the read's hold (BeginIn), once begun
 	spot      *parking.Spot
 	expiry    comet.ExpiryEntry // in the Handler's expiry while held
@@ -42,12 +42,27 @@ func (h *Handler) parkable(w http.ResponseWriter, r *http.Request) bool {
 	if h.opts.Lot == nil || r.ProtoMajor != 1 || r.ProtoMinor < 1 {
 		return false
 	}
-	c := connOf(w, r)
-	return c != nil && parking.Parkable(c)
+	return parkableConn(connOf(w, r)) != nil
+}
+
+// parkableConn is c, or the connection under it (h1.TimeoutConn), when the
+// Lot can park it; else nil.
+func parkableConn(c net.Conn) net.Conn {
+	for c != nil {
+		if parking.Parkable(c) {
+			return c
+		}
+		u, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			return nil
+		}
+		c = u.NetConn()
+	}
+	return nil
 }
 
 // readParked runs a read whose hold, if any, is parked. It always answers.
-func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q comet.ReadQuery) {
+func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *reply, q comet.ReadQuery) {
 	pr, res, reason, err := h.beginParked(r, o, q, requestStart(w))
 	if pr == nil {
 		h.answerRead(w, r, o, res, reason, err)
@@ -63,13 +78,22 @@ func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q c
 	if n := rw.Reader.Buffered(); n > 0 {
 		buffered, _ = rw.Reader.Peek(n)
 	}
-	h.parkRead(pr, c, buffered)
+	h.parkRead(pr, parkableConn(c), buffered)
 	markParked(w)
+}
+
+// connOf is the connection a request came on: from the context under
+// net/http, from Native's writer under the lean transport.
+func connOf(w http.ResponseWriter, r *http.Request) net.Conn {
+	if c, ok := r.Context().Value(connKey{}).(net.Conn); ok {
+		return c
+	}
+	return h1.ConnOf(w)
 }
 
 // beginParked begins a read that is to be parked if it must wait: the
 // parked read to park, or nil and what to answer now.
-func (h *Handler) beginParked(r *http.Request, o *out, q comet.ReadQuery, start time.Time) (*parkedRead, comet.ReadResult, comet.WakeReason, error) {
+func (h *Handler) beginParked(r *http.Request, o *reply, q comet.ReadQuery, start time.Time) (*parkedRead, comet.ReadResult, comet.WakeReason, error) {
 	pr := parkedReads.Get().(*parkedRead)
 	*pr = parkedRead{h: h, o: *o, keepAlive: !r.Close, start: start}
 	hold, res, err := h.svc.BeginIn(r.Context(), &pr.held, q, pr) // hold is &pr.held or nil
@@ -161,7 +185,7 @@ func (pr *parkedRead) answer() {
 	a, ok := pr.h.shared.get(pr.key, gen, now)
 	if !ok {
 		var res comet.ReadResult
-		res, reason = pr.h.svc.Finish(engineContext(), &pr.held, reason)
+		res, reason = pr.h.svc.Finish(sharedEngineContext(), &pr.held, reason)
 		a = sharedAnswer{resp: pr.response(&res), messages: countMessages(&res)}
 		if reason != comet.WakeEngineDown {
 			pr.h.shared.put(pr.key, gen, now, a)
@@ -181,51 +205,10 @@ func (pr *parkedRead) answer() {
 	}
 }
 
-// response is the whole HTTP response for a read, as net/http would have
-// written it.
+// response is the whole HTTP response for a read.
 func (pr *parkedRead) response(res *comet.ReadResult) []byte {
 	body := pr.o.body(encodeRead(pr.o.quote && pr.o.format != formatJSONP, res))
-	d := currentDates()
-	ct := ctJSON
-	if pr.o.format == formatJSONP {
-		ct = ctJS
-	}
-	b := make([]byte, 0, len(body)+420)
-	b = append(b, "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: *\r\nCache-Control: "...)
-	b = append(b, readCacheControl...)
-	if !pr.keepAlive {
-		b = append(b, "\r\nConnection: close"...)
-	}
-	b = append(b, "\r\nContent-Length: "...)
-	b = strconv.AppendInt(b, int64(len(body)), 10)
-	b = append(b, "\r\nContent-Type: "...)
-	b = append(b, ct...)
-	b = append(b, "\r\nDate: "...)
-	b = append(b, d.date...)
-	b = append(b, "\r\nExpires: "...)
-	b = append(b, d.expires...)
-	b = append(b, "\r\nX-Accel-Buffering: no\r\nX-Content-Type-Options: nosniff\r\n\r\n"...)
-	return append(b, body...)
-}
-
-// httpDates are the Date and Expires (one second ahead) header values of
-// one second, formatted once per second rather than once per reply.
-type httpDates struct {
-	sec           int64
-	date, expires string
-}
-
-var datesNow atomic.Pointer[httpDates]
-
-func currentDates() *httpDates {
-	now := time.Now()
-	if d := datesNow.Load(); d != nil && d.sec == now.Unix() {
-		return d
-	}
-	u := now.UTC()
-	d := &httpDates{sec: now.Unix(), date: u.Format(http.TimeFormat), expires: u.Add(time.Second).Format(http.TimeFormat)}
-	datesNow.Store(d)
-	return d
+	return pr.o.appendReply(make([]byte, 0, len(body)+420), http.StatusOK, body, !pr.keepAlive, false)
 }
 
 func countMessages(res *comet.ReadResult) int {

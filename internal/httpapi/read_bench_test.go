@@ -98,7 +98,7 @@ func BenchmarkPublishWakeEncode10k(b *testing.B) {
 		since[i] = first.LastID
 	}
 	holds := make([]*comet.Hold, held)
-	o := out{format: formatJSON, read: true}
+	o := reply{format: formatJSON, read: true}
 	n, bytes := 0, 0
 	b.ReportAllocs()
 	for b.Loop() {
@@ -152,7 +152,7 @@ func BenchmarkPublishWakeShared10k(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		for i := range prs {
-			pr := &parkedRead{h: h, o: out{format: formatJSON, read: true}, keepAlive: true}
+			pr := &parkedRead{h: h, o: reply{format: formatJSON, read: true}, keepAlive: true}
 			hold, _, err := svc.BeginIn(ctx, &pr.held, comet.ReadQuery{Channels: []string{"ch"}, Since: since}, comet.WakeFunc(func(comet.WakeReason) {}))
 			if err != nil || hold == nil || hold.Done() {
 				b.Fatalf("begin: got %v, %v; want a held poll", hold, err)

@@ -14,7 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/device"
 	"github.com/simple-comet/simple-comet/client"
-	"github.com/simple-comet/simple-comet/internal/testbrowser"
+	"github.com/simple-comet/simple-comet/internal/testutil/browser"
 )
 
 // wait bounds every wait for the page: generous, as the machine is shared.
@@ -45,7 +45,7 @@ func crossOriginFlow(t *testing.T, mobile bool) {
 	s := startComet(t)
 	register(t, s.URL, "news", false)
 	register(t, s.URL, "chat", false)
-	tab := testbrowser.Start(t)
+	tab := browser.Start(t)
 	if mobile {
 		if err := chromedp.Do(tab, chromedp.Emulate(device.Pixel2)); err != nil {
 			t.Fatal(err)
@@ -109,7 +109,7 @@ func TestTwoSubscriptions(t *testing.T) {
 	register(t, s.URL, "left", false)
 	register(t, s.URL, "right", false)
 	p := newCountingProxy(t, s.URL)
-	tab := testbrowser.Start(t)
+	tab := browser.Start(t)
 	openHarness(t, tab, p.URL, "")
 	eval[bool](t, tab, "sub('l', "+js(readURL(p.URL, "left"))+") && sub('r', "+js(readURL(p.URL, "right"))+")")
 
@@ -141,7 +141,7 @@ func TestSessionChannel(t *testing.T) {
 	register(t, s.URL, "private", true)
 	register(t, s.URL, "public", false)
 	registerClient(t, s.URL, "alice")
-	tab := testbrowser.Start(t)
+	tab := browser.Start(t)
 	comet := otherOrigin(t, s.Addr)
 	openHarness(t, tab, comet, "")
 	eval[bool](t, tab, "sub('alice', "+js(readURL(comet, "private", "public"))+", 'alice') && sub('anon', "+js(readURL(comet, "private", "public"))+")")
@@ -160,7 +160,7 @@ func TestSessionChannel(t *testing.T) {
 func TestServerRestart(t *testing.T) {
 	s := startComet(t)
 	register(t, s.URL, "feed", false)
-	tab := testbrowser.Start(t)
+	tab := browser.Start(t)
 	comet := otherOrigin(t, s.Addr)
 	openHarness(t, tab, comet, "")
 	eval[bool](t, tab, "sub('feed', "+js(readURL(comet, "feed"))+")")
@@ -196,7 +196,7 @@ func TestCancel(t *testing.T) {
 	s := startComet(t)
 	register(t, s.URL, "c", false)
 	p := newCountingProxy(t, s.URL)
-	tab := testbrowser.Start(t)
+	tab := browser.Start(t)
 	openHarness(t, tab, p.URL, "")
 	eval[bool](t, tab, "sub('c', "+js(readURL(p.URL, "c"))+")")
 	publish(t, s.URL, "c", "one")
@@ -228,7 +228,7 @@ func TestHungRequest(t *testing.T) {
 	s := startComet(t)
 	register(t, s.URL, "h", false)
 	p := newCountingProxy(t, s.URL)
-	tab := testbrowser.Start(t)
+	tab := browser.Start(t)
 	openHarness(t, tab, p.URL, "")
 	p.Hold()
 	eval[bool](t, tab, "(SimpleComet.timeout = 4000) && sub('h', "+js(readURL(p.URL, "h"))+")")
@@ -261,7 +261,7 @@ func TestHungRequest(t *testing.T) {
 func TestErrorRepliesBackOff(t *testing.T) {
 	s := startComet(t)
 	p := newCountingProxy(t, s.URL)
-	tab := testbrowser.Start(t)
+	tab := browser.Start(t)
 	openHarness(t, tab, p.URL, "")
 	eval[bool](t, tab, "sub('late', "+js(readURL(p.URL, "late"))+")")
 	time.Sleep(6 * time.Second)
@@ -285,7 +285,7 @@ func TestDeferredUntilBody(t *testing.T) {
 	s := startComet(t)
 	register(t, s.URL, "d", false)
 	p := newCountingProxy(t, s.URL)
-	tab := testbrowser.Start(t)
+	tab := browser.Start(t)
 	openHarness(t, tab, p.URL, "")
 	eval[bool](t, tab, `(function () {
 		var html = document.documentElement;

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/simple-comet/simple-comet/internal/testserver"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
 //go:embed testdata/harness.html
@@ -28,9 +28,9 @@ var harness string
 const hold = 2
 
 // startComet runs the real server with a short hold.
-func startComet(t testing.TB, args ...string) *testserver.Server {
+func startComet(t testing.TB, args ...string) *server.Server {
 	t.Helper()
-	return testserver.Start(t, append([]string{fmt.Sprintf("--http-timeout=%d", hold)}, args...)...)
+	return server.Start(t, append([]string{fmt.Sprintf("--http-timeout=%d", hold)}, args...)...)
 }
 
 // port is the TCP port of addr (host:port).

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simple-comet/simple-comet/internal/testserver"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
-func health(node *testserver.Server) int {
+func health(node *server.Server) int {
 	resp, err := httpc.Get(node.URL + "/health")
 	if err != nil {
 		return 0
@@ -21,7 +21,7 @@ func health(node *testserver.Server) int {
 }
 
 // waitHealth waits (bounded) until every node's /health answers status.
-func waitHealth(t *testing.T, nodes []*testserver.Server, status int, limit time.Duration) {
+func waitHealth(t *testing.T, nodes []*server.Server, status int, limit time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for i, n := range nodes {

@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simple-comet/simple-comet/internal/testredis"
-	"github.com/simple-comet/simple-comet/internal/testserver"
+	"github.com/simple-comet/simple-comet/internal/testutil/redis"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
-func TestMain(m *testing.M) { os.Exit(testserver.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(server.Main(m)) }
 
 // holdSeconds is --http-timeout for the nodes: short, so that a test that
 // waits for held polls never waits long.
@@ -29,12 +29,12 @@ var httpc = &http.Client{
 }
 
 // startCluster starts redis-server and n nodes sharing it.
-func startCluster(t *testing.T, n int) (*testredis.Server, []*testserver.Server) {
+func startCluster(t *testing.T, n int) (*redis.Server, []*server.Server) {
 	t.Helper()
-	r := testredis.Start(t)
-	var nodes []*testserver.Server
+	r := redis.Start(t)
+	var nodes []*server.Server
 	for i := range n {
-		nodes = append(nodes, testserver.Start(t,
+		nodes = append(nodes, server.Start(t,
 			"--redis-url="+r.URL, "--redis-prefix=cluster:",
 			fmt.Sprintf("--http-timeout=%d", holdSeconds),
 			fmt.Sprintf("--node-id=node%d", i)))
@@ -86,7 +86,7 @@ func call(method, u string, form url.Values) (reply, error) {
 	return r, nil
 }
 
-func register(t *testing.T, node *testserver.Server, channel string) {
+func register(t *testing.T, node *server.Server, channel string) {
 	t.Helper()
 	r, err := call("POST", node.URL+"/channels.json", url.Values{"channel_id": {channel}, "max_messages": {"10000"}})
 	if err != nil || r.ReturnCode != 1 {
@@ -94,11 +94,11 @@ func register(t *testing.T, node *testserver.Server, channel string) {
 	}
 }
 
-func publishURL(node *testserver.Server, channel string) string {
+func publishURL(node *server.Server, channel string) string {
 	return node.URL + "/channels/" + url.PathEscape(channel) + ".json"
 }
 
-func readURL(node *testserver.Server, channels []string, since int64) string {
+func readURL(node *server.Server, channels []string, since int64) string {
 	return fmt.Sprintf("%s/channels/%s.json?since=%d", node.URL, url.PathEscape(strings.Join(channels, "|")), since)
 }
 
@@ -129,7 +129,7 @@ func newSubscriber(name string, channels []string, since int64) *subscriber {
 // poll makes one read on node and records what it got. It returns whether
 // the read was answered (an answer with -5 counts; a transport error does
 // not).
-func (s *subscriber) poll(node *testserver.Server) bool {
+func (s *subscriber) poll(node *server.Server) bool {
 	r, err := call("GET", readURL(node, s.channels, s.since), nil)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/simple-comet/simple-comet/test/rawhttp"
+	"github.com/simple-comet/simple-comet/internal/testutil/rawhttp"
 )
 
 // hostileCase is one malformed or hostile request and the answer it must

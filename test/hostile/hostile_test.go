@@ -15,11 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simple-comet/simple-comet/internal/testserver"
-	"github.com/simple-comet/simple-comet/test/rawhttp"
+	"github.com/simple-comet/simple-comet/internal/testutil/rawhttp"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
-func TestMain(m *testing.M) { os.Exit(testserver.MainNoLeaks(m)) }
+func TestMain(m *testing.M) { os.Exit(server.MainNoLeaks(m)) }
 
 const (
 	bodyLimit      = 64 << 10
@@ -41,7 +41,7 @@ var ackedContents = []string{
 }
 
 func TestHostileInput(t *testing.T) {
-	s := testserver.Start(t, serverArgs...)
+	s := server.Start(t, serverArgs...)
 	addr := s.Addr
 	rawhttp.Register(t, addr, "keep", url.Values{"max_messages": {"1000"}})
 	rawhttp.Register(t, addr, "other", url.Values{"max_messages": {"1000"}})

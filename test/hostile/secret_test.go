@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/simple-comet/simple-comet/internal/testserver"
-	"github.com/simple-comet/simple-comet/test/rawhttp"
+	"github.com/simple-comet/simple-comet/internal/testutil/rawhttp"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
 const secret = "s3cret-Value_with+symbols/=="
@@ -89,7 +89,7 @@ var protectedResources = []protectedResource{
 
 func TestSecret(t *testing.T) {
 	// The secret comes from the environment, so it is not on the command line.
-	s := testserver.StartEnv(t, []string{"SIMPLE_COMET_SECRET=" + secret}, "--enable-status", "--enable-metrics", "--access-log")
+	s := server.StartEnv(t, []string{"SIMPLE_COMET_SECRET=" + secret}, "--enable-status", "--enable-metrics", "--access-log")
 	for _, a := range s.Args {
 		if strings.Contains(a, secret) {
 			t.Fatalf("got the secret in the arguments %q, want it only in the environment", s.Args)
@@ -188,12 +188,12 @@ func TestSecret(t *testing.T) {
 }
 
 func TestSecretFlagAndNoStartWarningOnLoopback(t *testing.T) {
-	s := testserver.Start(t, "--secret="+secret)
+	s := server.Start(t, "--secret="+secret)
 	if rep, code := rawhttp.Call(t, s.Addr, rawhttp.Form("/channels.json", url.Values{"channel_id": {"x"}})); code != -4 {
 		t.Fatalf("register without the secret given by --secret: got %q, want -4", rep.Body)
 	}
 	rawhttp.Register(t, s.Addr, "x", url.Values{"secret": {secret}})
-	open := testserver.Start(t)
+	open := server.Start(t)
 	if strings.Contains(open.Log(), "no --secret") {
 		t.Fatalf("got the no-secret warning on a loopback-only server, want none:\n%s", open.Log())
 	}

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simple-comet/simple-comet/internal/testserver"
-	"github.com/simple-comet/simple-comet/test/rawhttp"
+	"github.com/simple-comet/simple-comet/internal/testutil/rawhttp"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
 // Connection handling around held polls, as an outside client sees it: the
@@ -43,7 +43,7 @@ func readReplyOf(t *testing.T, rep *rawhttp.Reply) readReply {
 }
 
 // waitHeld waits until the server holds exactly one poll.
-func waitHeld(t *testing.T, s *testserver.Server) {
+func waitHeld(t *testing.T, s *server.Server) {
 	t.Helper()
 	eventually(t, "the poll is held", holdBound, func() bool { return heldCount(t, s) == 1 })
 }

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simple-comet/simple-comet/internal/testserver"
-	"github.com/simple-comet/simple-comet/test/rawhttp"
+	"github.com/simple-comet/simple-comet/internal/testutil/rawhttp"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
 // wantQuoted checks a --quote-json body: "/*-secure-\nJSON\n*/" with a
@@ -152,10 +152,10 @@ func TestAuditSIGINTAnswersHeldPolls(t *testing.T) {
 func TestAuditSwitchForms(t *testing.T) {
 	t.Run("booleans as --name value", func(t *testing.T) {
 		t.Parallel()
-		on := testserver.Start(t, "--quote-json", "true", "--enable-status", "1")
+		on := server.Start(t, "--quote-json", "true", "--enable-status", "1")
 		wantQuoted(t, "--quote-json true", get(t, on, "/health").Body, "ok")
 		get(t, on, "/status.json").wantStatus(t, 200).wantCode(t, 1)
-		off := testserver.StartEnv(t, []string{"SIMPLE_COMET_QUOTE_JSON=true", "SIMPLE_COMET_ENABLE_STATUS=true"}, "--quote-json", "false", "--enable-status", "FALSE")
+		off := server.StartEnv(t, []string{"SIMPLE_COMET_QUOTE_JSON=true", "SIMPLE_COMET_ENABLE_STATUS=true"}, "--quote-json", "false", "--enable-status", "FALSE")
 		if b := string(get(t, off, "/health").Body); b != `{"ok":true}` {
 			t.Fatalf("--quote-json false over the environment: got %q, want {\"ok\":true}", b)
 		}
@@ -163,7 +163,7 @@ func TestAuditSwitchForms(t *testing.T) {
 	})
 	t.Run("values as --name value", func(t *testing.T) {
 		t.Parallel()
-		s := testserver.Start(t, "--http-timeout", "1", "--messages-per-channel", "2", "--enable-status")
+		s := server.Start(t, "--http-timeout", "1", "--messages-per-channel", "2", "--enable-status")
 		registerChannel(t, s, "v")
 		for _, c := range []string{"1", "2", "3"} {
 			publish(t, s, "v", c)
@@ -186,7 +186,7 @@ func TestAuditSwitchForms(t *testing.T) {
 	})
 	t.Run("listen failure exits 1", func(t *testing.T) {
 		t.Parallel()
-		s := testserver.Start(t)
+		s := server.Start(t)
 		_, port, _ := strings.Cut(s.Addr, ":")
 		code, _, stderr := runBinary(t, nil, "--bind=127.0.0.1", "--http-port", port)
 		if code != 1 {

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simple-comet/simple-comet/internal/testserver"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
 // client is shared by the tests; a few use their own transport. Its idle
@@ -95,7 +95,7 @@ func (r reply) wantStatus(t testing.TB, want int) reply {
 
 // do sends one request with a raw path (sent as written, query included)
 // and an optional body of the given content type.
-func do(t testing.TB, s *testserver.Server, method, rawPath, contentType string, body []byte) reply {
+func do(t testing.TB, s *server.Server, method, rawPath, contentType string, body []byte) reply {
 	t.Helper()
 	return doCtx(t, context.Background(), s.URL, method, rawPath, contentType, body)
 }
@@ -136,17 +136,17 @@ func tryDo(ctx context.Context, c *http.Client, base, method, rawPath, contentTy
 const formType = "application/x-www-form-urlencoded"
 
 // post sends a form body.
-func post(t testing.TB, s *testserver.Server, rawPath string, form url.Values) reply {
+func post(t testing.TB, s *server.Server, rawPath string, form url.Values) reply {
 	t.Helper()
 	return do(t, s, http.MethodPost, rawPath, formType, []byte(form.Encode()))
 }
 
-func get(t testing.TB, s *testserver.Server, rawPath string) reply {
+func get(t testing.TB, s *server.Server, rawPath string) reply {
 	t.Helper()
 	return do(t, s, http.MethodGet, rawPath, "", nil)
 }
 
-func del(t testing.TB, s *testserver.Server, rawPath string) reply {
+func del(t testing.TB, s *server.Server, rawPath string) reply {
 	t.Helper()
 	return do(t, s, http.MethodDelete, rawPath, "", nil)
 }
@@ -179,7 +179,7 @@ func list(names ...string) string {
 }
 
 // registerChannel registers a channel and fails unless it worked.
-func registerChannel(t testing.TB, s *testserver.Server, name string, extra ...string) {
+func registerChannel(t testing.TB, s *server.Server, name string, extra ...string) {
 	t.Helper()
 	form := url.Values{"channel_id": {name}}
 	for i := 0; i+1 < len(extra); i += 2 {
@@ -191,13 +191,13 @@ func registerChannel(t testing.TB, s *testserver.Server, name string, extra ...s
 	}
 }
 
-func registerClient(t testing.TB, s *testserver.Server, id string) {
+func registerClient(t testing.TB, s *server.Server, id string) {
 	t.Helper()
 	post(t, s, "/clients.json", url.Values{"client_id": {id}}).wantCode(t, 1)
 }
 
 // publish publishes content and returns the message id.
-func publish(t testing.TB, s *testserver.Server, channel, content string) int64 {
+func publish(t testing.TB, s *server.Server, channel, content string) int64 {
 	t.Helper()
 	r := post(t, s, "/channels/"+esc(channel)+".json", url.Values{"content": {content}})
 	m := r.wantCode(t, 1)
@@ -237,7 +237,7 @@ func (r reply) read(t testing.TB) readReply {
 }
 
 // readNow reads channels (raw query appended) and decodes the reply.
-func readNow(t testing.TB, s *testserver.Server, channels []string, query string) readReply {
+func readNow(t testing.TB, s *server.Server, channels []string, query string) readReply {
 	t.Helper()
 	p := "/channels/" + list(channels...) + ".json"
 	if query != "" {
@@ -255,7 +255,7 @@ func contents(ms []message) []string {
 }
 
 // status fetches /status.json and returns its "status" object.
-func status(t testing.TB, s *testserver.Server) map[string]any {
+func status(t testing.TB, s *server.Server) map[string]any {
 	t.Helper()
 	m := get(t, s, "/status.json").wantStatus(t, 200).wantCode(t, 1)
 	st, ok := m["status"].(map[string]any)
@@ -291,7 +291,7 @@ func eventually(t testing.TB, what string, wait time.Duration, cond func() bool)
 }
 
 // heldCount is held_connections_count from /status.json.
-func heldCount(t testing.TB, s *testserver.Server) int64 {
+func heldCount(t testing.TB, s *server.Server) int64 {
 	t.Helper()
 	return num(t, status(t, s)["held_connections_count"])
 }

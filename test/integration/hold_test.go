@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simple-comet/simple-comet/internal/testserver"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
 // holdBound is the generous bound within which a held poll must be
@@ -15,7 +15,7 @@ const holdBound = 10 * time.Second
 
 // holdPoll starts a poll that has nothing to return yet and waits until
 // the server holds it (held_connections_count reaches want).
-func holdPoll(t *testing.T, s *testserver.Server, path string, want int64) <-chan result {
+func holdPoll(t *testing.T, s *server.Server, path string, want int64) <-chan result {
 	t.Helper()
 	ch := async(t.Context(), s.URL, "GET", path)
 	eventually(t, "the poll is held", holdBound, func() bool { return heldCount(t, s) >= want })

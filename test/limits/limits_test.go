@@ -17,11 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simple-comet/simple-comet/internal/testserver"
-	"github.com/simple-comet/simple-comet/test/rawhttp"
+	"github.com/simple-comet/simple-comet/internal/testutil/rawhttp"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
-func TestMain(m *testing.M) { os.Exit(testserver.MainNoLeaks(m)) }
+func TestMain(m *testing.M) { os.Exit(server.MainNoLeaks(m)) }
 
 // wantUnavailable checks a -5 answer: 503 with Retry-After on .json.
 func wantUnavailable(t *testing.T, rep *rawhttp.Reply) {
@@ -44,7 +44,7 @@ func stillServes(t *testing.T, addr, channel string) {
 }
 
 func TestMaxBodyBytes(t *testing.T) {
-	s := testserver.Start(t, "--max-body-bytes=1024")
+	s := server.Start(t, "--max-body-bytes=1024")
 	rawhttp.Register(t, s.Addr, "c", nil)
 	content := func(n int) string { return "content=" + strings.Repeat("x", n-len("content=")) }
 
@@ -83,7 +83,7 @@ func sized(n int) string {
 }
 
 func TestMaxHeaderBytes(t *testing.T) {
-	s := testserver.Start(t, "--max-header-bytes=8192")
+	s := server.Start(t, "--max-header-bytes=8192")
 	rawhttp.Register(t, s.Addr, "c", nil)
 	if rep := rawhttp.Send(t, s.Addr, sized(8192)); rep.StatusCode != 200 {
 		t.Fatalf("8192 bytes of headers: got %d %q, want 200", rep.StatusCode, rep.Body)
@@ -95,7 +95,7 @@ func TestMaxHeaderBytes(t *testing.T) {
 }
 
 func TestMaxChannelsPerRead(t *testing.T) {
-	s := testserver.Start(t, "--max-channels-per-read=5")
+	s := server.Start(t, "--max-channels-per-read=5")
 	rawhttp.Register(t, s.Addr, "c", nil)
 	rawhttp.Publish(t, s.Addr, "c", "m", nil)
 	if rep, code := rawhttp.Call(t, s.Addr, rawhttp.Request("GET", "/channels/c%7Cx1%7Cx2%7Cx3%7Cx4.json?since=0", "")); code != 1 {
@@ -109,7 +109,7 @@ func TestMaxChannelsPerRead(t *testing.T) {
 }
 
 func TestMaxChannelNameBytes(t *testing.T) {
-	s := testserver.Start(t, "--max-channel-name-bytes=16")
+	s := server.Start(t, "--max-channel-name-bytes=16")
 	name16, name17 := strings.Repeat("n", 16), strings.Repeat("n", 17)
 	rawhttp.Register(t, s.Addr, name16, nil)
 	if rep, code := rawhttp.Call(t, s.Addr, rawhttp.Form("/channels.json", url.Values{"channel_id": {name17}})); code != -1 {
@@ -127,7 +127,7 @@ func TestMaxChannelNameBytes(t *testing.T) {
 }
 
 func TestMaxMessagesLimit(t *testing.T) {
-	s := testserver.Start(t, "--max-messages-limit=50", "--messages-per-channel=10")
+	s := server.Start(t, "--max-messages-limit=50", "--messages-per-channel=10")
 	rawhttp.Register(t, s.Addr, "c50", url.Values{"max_messages": {"50"}})
 	if rep, code := rawhttp.Call(t, s.Addr, rawhttp.Form("/channels.json", url.Values{"channel_id": {"c51"}, "max_messages": {"51"}})); code != -1 {
 		t.Fatalf("max_messages 51: got %q, want -1", rep.Body)
@@ -136,7 +136,7 @@ func TestMaxMessagesLimit(t *testing.T) {
 }
 
 func TestMaxChannels(t *testing.T) {
-	s := testserver.Start(t, "--max-channels=3")
+	s := server.Start(t, "--max-channels=3")
 	for i := range 3 {
 		rawhttp.Register(t, s.Addr, fmt.Sprint("c", i), nil)
 	}
@@ -155,7 +155,7 @@ func TestMaxChannels(t *testing.T) {
 }
 
 func TestMaxClients(t *testing.T) {
-	s := testserver.Start(t, "--max-clients=3")
+	s := server.Start(t, "--max-clients=3")
 	rawhttp.Register(t, s.Addr, "c", nil)
 	for i := range 3 {
 		if rep, code := rawhttp.Call(t, s.Addr, rawhttp.Form("/clients.json", url.Values{"client_id": {fmt.Sprint("u", i)}})); code != 1 {
@@ -211,7 +211,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestMaxHeldPolls(t *testing.T) {
-	s := testserver.Start(t, "--max-held-polls=3", "--http-timeout=20", "--enable-status")
+	s := server.Start(t, "--max-held-polls=3", "--http-timeout=20", "--enable-status")
 	rawhttp.Register(t, s.Addr, "c", nil)
 	rawhttp.Register(t, s.Addr, "other", nil)
 	var readers []*bufio.Reader
@@ -243,7 +243,7 @@ func TestMaxHeldPolls(t *testing.T) {
 }
 
 func TestMaxConnections(t *testing.T) {
-	s := testserver.Start(t, "--max-connections=20", "--http-timeout=60")
+	s := server.Start(t, "--max-connections=20", "--http-timeout=60")
 	rawhttp.Register(t, s.Addr, "c", nil)
 	rawhttp.Publish(t, s.Addr, "c", "m", nil) // so that reads are answered at once
 	// 20 connections, each served once and then left idle (keep-alive).
@@ -293,7 +293,7 @@ func exchange(t *testing.T, c net.Conn, br *bufio.Reader, raw string) *rawhttp.R
 }
 
 func TestRequestTimeout(t *testing.T) {
-	s := testserver.Start(t, "--request-timeout=2", "--http-timeout=30")
+	s := server.Start(t, "--request-timeout=2", "--http-timeout=30")
 	rawhttp.Register(t, s.Addr, "c", nil)
 	rawhttp.Publish(t, s.Addr, "c", "m", nil) // so that reads are answered at once
 
@@ -348,7 +348,7 @@ func runBinary(t *testing.T, args ...string) (string, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, testserver.Binary(t), append([]string{"--http-port=0", "--bind=127.0.0.1"}, args...)...).CombinedOutput()
+	out, err := exec.CommandContext(ctx, server.Binary(t), append([]string{"--http-port=0", "--bind=127.0.0.1"}, args...)...).CombinedOutput()
 	var ee *exec.ExitError
 	switch {
 	case err == nil:

@@ -14,10 +14,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/simple-comet/simple-comet/internal/testserver"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
-func TestMain(m *testing.M) { os.Exit(testserver.MainNoLeaks(m)) }
+func TestMain(m *testing.M) { os.Exit(server.MainNoLeaks(m)) }
 
 const (
 	secret  = "TopSecret-42"
@@ -51,7 +51,7 @@ func send(t testing.TB, method, u string, body url.Values, header ...string) {
 func TestAccessLogHoldsNoContentNorSecret(t *testing.T) {
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {
-			s := testserver.Start(t, "--access-log", "--log-format="+format, "--secret="+secret, "--http-timeout=1")
+			s := server.Start(t, "--access-log", "--log-format="+format, "--secret="+secret, "--http-timeout=1")
 			esc := url.QueryEscape
 			send(t, "POST", s.URL+"/channels.json", url.Values{"channel_id": {"news"}, "secret": {secret}})
 			// The content and the secret, every way they may travel.

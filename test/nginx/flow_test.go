@@ -17,20 +17,20 @@ import (
 	"time"
 
 	"github.com/simple-comet/simple-comet/client"
-	"github.com/simple-comet/simple-comet/internal/testredis"
-	"github.com/simple-comet/simple-comet/internal/testserver"
+	"github.com/simple-comet/simple-comet/internal/testutil/redis"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
-func TestMain(m *testing.M) { os.Exit(testserver.MainNoLeaks(m)) }
+func TestMain(m *testing.M) { os.Exit(server.MainNoLeaks(m)) }
 
 // hold is the server's --http-timeout in these tests: short, so that the
 // timeout case runs quickly, and well below the file's proxy_read_timeout.
 const hold = 2 * time.Second
 
 func TestOneNode(t *testing.T) {
-	node := testserver.Start(t, "--enable-status", "--http-timeout="+strconv.Itoa(int(hold/time.Second)))
+	node := server.Start(t, "--enable-status", "--http-timeout="+strconv.Itoa(int(hold/time.Second)))
 	front := startNginx(t, node.Addr)
-	runFlow(t, front, []*testserver.Server{node})
+	runFlow(t, front, []*server.Server{node})
 }
 
 type reply struct {
@@ -87,7 +87,7 @@ func messages(r reply, ch string) []any {
 }
 
 // held sums the polls held on the nodes, read from their own status.
-func held(t testing.TB, nodes []*testserver.Server) int {
+func held(t testing.TB, nodes []*server.Server) int {
 	t.Helper()
 	n := 0
 	for _, s := range nodes {
@@ -98,7 +98,7 @@ func held(t testing.TB, nodes []*testserver.Server) int {
 	return n
 }
 
-func waitHeld(t testing.TB, nodes []*testserver.Server, want int) {
+func waitHeld(t testing.TB, nodes []*server.Server, want int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for held(t, nodes) != want {
@@ -130,7 +130,7 @@ func await(t testing.TB, ch <-chan reply, within time.Duration) reply {
 }
 
 // runFlow runs the long-polling flow through front, whose upstream is nodes.
-func runFlow(t *testing.T, front *frontEnd, nodes []*testserver.Server) {
+func runFlow(t *testing.T, front *frontEnd, nodes []*server.Server) {
 	f := front.URL
 	t.Run("client and health", func(t *testing.T) {
 		r := mustDo(t, "GET", f+"/simple-comet.min.js", nil)
@@ -261,12 +261,12 @@ func slowGet(t testing.TB, front *frontEnd, path string, pause time.Duration) []
 // share one Redis engine: a poll held by one node is released by a publish
 // that nginx sent to the other.
 func TestTwoNodes(t *testing.T) {
-	rd := testredis.Start(t)
+	rd := redis.Start(t)
 	args := []string{"--enable-status", "--redis-url=" + rd.URL, "--http-timeout=" + strconv.Itoa(int(hold/time.Second))}
-	a := testserver.Start(t, append(args, "--node-id=a")...)
-	b := testserver.Start(t, append(args, "--node-id=b")...)
+	a := server.Start(t, append(args, "--node-id=a")...)
+	b := server.Start(t, append(args, "--node-id=b")...)
 	front := startNginx(t, a.Addr, b.Addr)
-	runFlow(t, front, []*testserver.Server{a, b})
+	runFlow(t, front, []*server.Server{a, b})
 
 	// A poll held through nginx on one node is released by a publish made
 	// on the other node.
@@ -274,9 +274,9 @@ func TestTwoNodes(t *testing.T) {
 		r := mustDo(t, "GET", front.URL+"/channels/news.json?since=0", nil)
 		last := strconv.FormatInt(int64(r.decoded["last_id"].(float64)), 10)
 		ch := poll(front.URL + "/channels/news.json?since=" + last)
-		waitHeld(t, []*testserver.Server{a, b}, 1)
+		waitHeld(t, []*server.Server{a, b}, 1)
 		other := b
-		if held(t, []*testserver.Server{a}) == 0 {
+		if held(t, []*server.Server{a}) == 0 {
 			other = a
 		}
 		mustDo(t, "POST", other.URL+"/channels/news.json", url.Values{"content": {"across"}})

@@ -12,11 +12,11 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/simple-comet/simple-comet/internal/testbrowser"
-	"github.com/simple-comet/simple-comet/internal/testserver"
+	"github.com/simple-comet/simple-comet/internal/testutil/browser"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
-func TestMain(m *testing.M) { os.Exit(testserver.MainNoLeaks(m)) }
+func TestMain(m *testing.M) { os.Exit(server.MainNoLeaks(m)) }
 
 func post(t testing.TB, u string, form url.Values) {
 	t.Helper()
@@ -58,7 +58,7 @@ func waitText(t testing.TB, ctx context.Context, id, want string) {
 
 func TestStatusPageShowsCountsChanging(t *testing.T) {
 	const secret = "page-s3cret"
-	s := testserver.Start(t, "--enable-status", "--secret="+secret)
+	s := server.Start(t, "--enable-status", "--secret="+secret)
 
 	// Without the secret the page is not served.
 	resp, err := http.Get(s.URL + "/status.html")
@@ -71,7 +71,7 @@ func TestStatusPageShowsCountsChanging(t *testing.T) {
 		t.Fatalf("/status.html without the secret: got %.200s, want return_code -4 and no page", b)
 	}
 
-	ctx := testbrowser.Start(t)
+	ctx := browser.Start(t)
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.URL+"/status.html?secret="+secret)); err != nil {
 		t.Fatalf("loading the page: %v", err)
 	}
