@@ -4,8 +4,8 @@ import (
 	"bufio"
 	"io"
 	"net/http"
+	"os"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -126,7 +126,7 @@ func TestAuditSIGINTAnswersHeldPolls(t *testing.T) {
 		registerChannel(t, s, "a")
 		json := holdPoll(t, s, "/channels/a.json?since="+farSince, 1)
 		jsonp := holdPoll(t, s, "/channels/a.jsonp?since="+farSince, 2)
-		if err := syscall.Kill(s.Pid(), syscall.SIGINT); err != nil {
+		if err := s.Signal(os.Interrupt); err != nil {
 			t.Fatal(err)
 		}
 		rr := wait(t, json, holdBound).read(t)

@@ -23,7 +23,7 @@ func runBinary(t *testing.T, env []string, args ...string) (int, string, string)
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, server.Binary(t), args...)
+	cmd := server.Command(ctx, t, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -158,7 +158,7 @@ func TestUnixSocket(t *testing.T) {
 		})
 		t.Run("socket only", func(t *testing.T) {
 			sock := filepath.Join(dir, "only.sock")
-			cmd := exec.Command(server.Binary(t), append(e.args(t), "--unix-socket-path="+sock)...)
+			cmd := server.Command(context.Background(), t, append(e.args(t), "--unix-socket-path="+sock)...)
 			var errb bytes.Buffer
 			cmd.Stderr = &errb
 			if err := cmd.Start(); err != nil {

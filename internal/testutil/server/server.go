@@ -7,6 +7,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -31,8 +32,8 @@ var (
 )
 
 // Binary builds cmd/simple_comet once (with -race when the tests run with
-// it) into a temporary directory and returns its path. Set
-// SIMPLE_COMET_BIN to test a binary built elsewhere.
+// it), for the platform the tests run on, into a temporary directory and
+// returns its path. Set SIMPLE_COMET_BIN to test a binary built elsewhere.
 func Binary(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("SIMPLE_COMET_BIN"); p != "" {
@@ -52,6 +53,9 @@ func Binary(t testing.TB) string {
 		args = append(args, "./cmd/simple_comet")
 		cmd := exec.Command("go", args...)
 		cmd.Dir = moduleRoot()
+		// Under an emulator (COMET_TEST_EXEC) the tests run for another
+		// architecture than the go command's: build for theirs.
+		cmd.Env = append(os.Environ(), "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
@@ -120,7 +124,7 @@ func StartEnv(t testing.TB, env []string, args ...string) *Server {
 	t.Helper()
 	all := append([]string{"--http-port=0", "--bind=127.0.0.1"}, args...)
 	s := &Server{t: t, Args: all, exited: make(chan struct{})}
-	s.cmd = exec.Command(Binary(t), all...)
+	s.cmd = command(context.Background(), Binary(t), all...)
 	s.cmd.Env = append(os.Environ(), env...)
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
@@ -163,6 +167,24 @@ func StartEnv(t testing.TB, env []string, args ...string) *Server {
 	return s
 }
 
+// Command returns the command that runs the binary (Binary) with args,
+// killed when ctx is done, for tests that run it themselves.
+func Command(ctx context.Context, t testing.TB, args ...string) *exec.Cmd {
+	t.Helper()
+	return command(ctx, Binary(t), args...)
+}
+
+// command runs bin with args, through the emulator named by
+// COMET_TEST_EXEC when it is set (e.g. qemu-aarch64-static, when the tests
+// themselves run under it with go test -exec: a process under qemu-user
+// cannot start a binary of its own architecture directly).
+func command(ctx context.Context, bin string, args ...string) *exec.Cmd {
+	if emu := os.Getenv("COMET_TEST_EXEC"); emu != "" {
+		return exec.CommandContext(ctx, emu, append([]string{bin}, args...)...)
+	}
+	return exec.CommandContext(ctx, bin, args...)
+}
+
 // Log is what the server wrote to stderr so far.
 func (s *Server) Log() string {
 	s.mu.Lock()
@@ -191,6 +213,9 @@ func (s *Server) Stop() error {
 	}
 	return s.exit
 }
+
+// Signal sends sig to the server.
+func (s *Server) Signal(sig os.Signal) error { return s.cmd.Process.Signal(sig) }
 
 // Kill ends the server at once (SIGKILL), as a crash would.
 func (s *Server) Kill() {
