@@ -185,8 +185,9 @@ func shorterThanAnnounced(t *testing.T, addr string) {
 	}
 }
 
-// slowBody: a body that stops arriving is answered -1 once the request
-// timeout has passed, and the connection is closed.
+// slowBody: a body that stops arriving is answered 408 (plain text, no
+// return code) once the request timeout has passed, and the connection is
+// closed (PROTOCOL.md, "Requests that do not arrive").
 func slowBody(t *testing.T, addr string) {
 	conn := rawhttp.Dial(t, addr)
 	defer conn.Close()
@@ -200,8 +201,8 @@ func slowBody(t *testing.T, addr string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code, _ := rep.Code(); code != -1 || !rep.Close {
-		t.Fatalf("got %d %q close=%v, want return_code -1 and Connection: close", rep.StatusCode, rep.Body, rep.Close)
+	if _, ok := rep.Code(); rep.StatusCode != 408 || ok || !rep.Close {
+		t.Fatalf("got %d %q close=%v, want 408 without a return code and Connection: close", rep.StatusCode, rep.Body, rep.Close)
 	}
 	if d := time.Since(start); d < requestTimeout/2 {
 		t.Fatalf("got the answer after %v, want it only once the body stopped for about %v", d, requestTimeout)

@@ -313,19 +313,24 @@ func TestRequestTimeout(t *testing.T) {
 		t.Fatalf("a request sent within the timeout: got %v %v, want 200", rep, err)
 	}
 
-	// Over: headers that never end are cut after the timeout, and a body
-	// that stops is answered -1 and the connection closed.
+	// Over: headers that never end are answered 408 after the timeout and
+	// the connection closed, and so is a body that stops (PROTOCOL.md,
+	// "Requests that do not arrive").
 	slow := rawhttp.Dial(t, s.Addr)
 	defer slow.Close()
 	start := time.Now()
 	if _, err := io.WriteString(slow, "GET /health HTTP/1.1\r\nHost: t\r\n"); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := slow.Read(make([]byte, 1)); err == nil {
-		t.Fatalf("unfinished headers: got %d bytes of answer, want the connection closed", n)
+	sbr := bufio.NewReader(slow)
+	if rep, err := rawhttp.Read(sbr, "GET"); err != nil || rep.StatusCode != 408 || !rep.Close {
+		t.Fatalf("unfinished headers: got %v %v, want 408 with Connection: close", rep, err)
 	}
 	if d := time.Since(start); d < time.Second || d > 10*time.Second {
-		t.Fatalf("unfinished headers: got closed after %v, want after about 2s", d)
+		t.Fatalf("unfinished headers: got the 408 after %v, want it after about 2s", d)
+	}
+	if _, err := sbr.ReadByte(); err == nil {
+		t.Fatal("unfinished headers: got more bytes after the 408, want the connection closed")
 	}
 	body := rawhttp.Dial(t, s.Addr)
 	defer body.Close()
@@ -336,8 +341,8 @@ func TestRequestTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code, _ := rep.Code(); code != -1 || !rep.Close {
-		t.Fatalf("unfinished body: got %d %q close=%v, want -1 and Connection: close", rep.StatusCode, rep.Body, rep.Close)
+	if _, ok := rep.Code(); rep.StatusCode != 408 || ok || !rep.Close {
+		t.Fatalf("unfinished body: got %d %q close=%v, want 408 without a return code and Connection: close", rep.StatusCode, rep.Body, rep.Close)
 	}
 	stillServes(t, s.Addr, "c")
 }
