@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
 	"github.com/simple-comet/simple-comet/internal/testutil/rawhttp"
 	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
@@ -31,15 +32,15 @@ func TestAuditQuoteJSONEveryBody(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		t.Parallel()
 		s := e.start(t, "--quote-json", "--max-body-bytes=100", "--http-timeout=2")
-		r := get(t, s, "/health").wantStatus(t, 200)
+		r := api.Get(t, s.URL, "/health").WantStatus(t, 200)
 		wantQuoted(t, "/health", r.Body, "ok")
 		if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 			t.Fatalf("/health: got Content-Type %q, want application/json", ct)
 		}
-		wantQuoted(t, "405", do(t, s, "PUT", "/channels/a.json", "", nil).wantStatus(t, 405).Body, "return_code")
-		wantQuoted(t, "413", do(t, s, "POST", "/channels/a.json", "application/x-www-form-urlencoded", []byte("content="+strings.Repeat("x", 200))).wantStatus(t, 413).Body, "return_code")
-		wantQuoted(t, "unknown format", get(t, s, "/channels/a.xml").wantStatus(t, 200).Body, "return_code")
-		wantQuoted(t, "status off", get(t, s, "/status.json").wantStatus(t, 404).Body, "return_code")
+		wantQuoted(t, "405", api.Do(t, s.URL, "PUT", "/channels/a.json", "", nil).WantStatus(t, 405).Body, "return_code")
+		wantQuoted(t, "413", api.Do(t, s.URL, "POST", "/channels/a.json", "application/x-www-form-urlencoded", []byte("content="+strings.Repeat("x", 200))).WantStatus(t, 413).Body, "return_code")
+		wantQuoted(t, "unknown format", api.Get(t, s.URL, "/channels/a.xml").WantStatus(t, 200).Body, "return_code")
+		wantQuoted(t, "status off", api.Get(t, s.URL, "/status.json").WantStatus(t, 404).Body, "return_code")
 
 		// The answer to a connection over --max-connections, too.
 		full := e.start(t, "--quote-json", "--max-connections=1", "--http-timeout=5")
@@ -71,22 +72,13 @@ func TestAuditSecretBeforeWrongMethod(t *testing.T) {
 		t.Parallel()
 		const secret = "audit-secret"
 		s := e.start(t, "--secret="+secret, "--enable-status", "--http-timeout=2")
-		send := func(method, path string, auth bool) reply {
+		send := func(method, path string, auth bool) api.Reply {
 			t.Helper()
-			req, err := http.NewRequestWithContext(t.Context(), method, s.URL+path, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			var hdr []string
 			if auth {
-				req.Header.Set("Authorization", "Bearer "+secret)
+				hdr = []string{"Authorization", "Bearer " + secret}
 			}
-			resp, err := client.Do(req)
-			if err != nil {
-				t.Fatalf("%s %s: %v", method, path, err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			return reply{resp.StatusCode, resp.Header, b}
+			return api.DoCtx(t, t.Context(), s.URL, method, path, "", nil, hdr...)
 		}
 		for _, c := range []struct{ method, path, allow string }{
 			{"GET", "/channels.json", "POST"},
@@ -96,9 +88,9 @@ func TestAuditSecretBeforeWrongMethod(t *testing.T) {
 			{"DELETE", "/stats.json", "GET"},
 		} {
 			t.Run(c.method+" "+c.path, func(t *testing.T) {
-				send(c.method, c.path, false).wantStatus(t, 200).wantCode(t, -4)
-				r := send(c.method, c.path, true).wantStatus(t, 405)
-				r.wantCode(t, -1)
+				send(c.method, c.path, false).WantStatus(t, 200).WantCode(t, -4)
+				r := send(c.method, c.path, true).WantStatus(t, 405)
+				r.WantCode(t, -1)
 				if got := r.Header.Get("Allow"); got != c.allow {
 					t.Fatalf("got Allow %q, want %q", got, c.allow)
 				}
@@ -107,7 +99,7 @@ func TestAuditSecretBeforeWrongMethod(t *testing.T) {
 		t.Run("a wrong method on a channel is 405 with or without the secret", func(t *testing.T) {
 			for _, m := range []string{"PUT", "HEAD", "OPTIONS"} {
 				for _, auth := range []bool{false, true} {
-					r := send(m, "/channels/a.json", auth).wantStatus(t, 405)
+					r := send(m, "/channels/a.json", auth).WantStatus(t, 405)
 					if got := r.Header.Get("Allow"); got != "GET, POST, DELETE" {
 						t.Fatalf("%s (auth %v): got Allow %q, want GET, POST, DELETE", m, auth, got)
 					}
@@ -123,17 +115,17 @@ func TestAuditSIGINTAnswersHeldPolls(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		t.Parallel()
 		s := e.start(t, "--enable-status", "--http-timeout=60")
-		registerChannel(t, s, "a")
+		api.Register(t, s.URL, "a")
 		json := holdPoll(t, s, "/channels/a.json?since="+farSince, 1)
 		jsonp := holdPoll(t, s, "/channels/a.jsonp?since="+farSince, 2)
 		if err := syscall.Kill(s.Pid(), syscall.SIGINT); err != nil {
 			t.Fatal(err)
 		}
-		rr := wait(t, json, holdBound).read(t)
+		rr := api.Wait(t, json, holdBound).Read(t)
 		if len(rr.Messages["a"]) != 0 || rr.LastID < rr.Since {
 			t.Fatalf("poll at SIGINT: got %+v, want the empty result", rr)
 		}
-		if b := string(wait(t, jsonp, holdBound).Body); !strings.HasPrefix(b, "/**/_JSONP_comet_cb({") {
+		if b := string(api.Wait(t, jsonp, holdBound).Body); !strings.HasPrefix(b, "/**/_JSONP_comet_cb({") {
 			t.Fatalf("JSON-P poll at SIGINT: got %q, want the callback", b)
 		}
 		select {
@@ -153,26 +145,26 @@ func TestAuditSwitchForms(t *testing.T) {
 	t.Run("booleans as --name value", func(t *testing.T) {
 		t.Parallel()
 		on := server.Start(t, "--quote-json", "true", "--enable-status", "1")
-		wantQuoted(t, "--quote-json true", get(t, on, "/health").Body, "ok")
-		get(t, on, "/status.json").wantStatus(t, 200).wantCode(t, 1)
+		wantQuoted(t, "--quote-json true", api.Get(t, on.URL, "/health").Body, "ok")
+		api.Get(t, on.URL, "/status.json").WantStatus(t, 200).WantCode(t, 1)
 		off := server.StartEnv(t, []string{"SIMPLE_COMET_QUOTE_JSON=true", "SIMPLE_COMET_ENABLE_STATUS=true"}, "--quote-json", "false", "--enable-status", "FALSE")
-		if b := string(get(t, off, "/health").Body); b != `{"ok":true}` {
+		if b := string(api.Get(t, off.URL, "/health").Body); b != `{"ok":true}` {
 			t.Fatalf("--quote-json false over the environment: got %q, want {\"ok\":true}", b)
 		}
-		get(t, off, "/status.json").wantStatus(t, 404)
+		api.Get(t, off.URL, "/status.json").WantStatus(t, 404)
 	})
 	t.Run("values as --name value", func(t *testing.T) {
 		t.Parallel()
 		s := server.Start(t, "--http-timeout", "1", "--messages-per-channel", "2", "--enable-status")
-		registerChannel(t, s, "v")
+		api.Register(t, s.URL, "v")
 		for _, c := range []string{"1", "2", "3"} {
-			publish(t, s, "v", c)
+			api.Publish(t, s.URL, "v", c)
 		}
-		if got := contents(readNow(t, s, []string{"v"}, "").Messages["v"]); strings.Join(got, "") != "23" {
+		if got := api.Contents(api.ReadNow(t, s.URL, []string{"v"}, "").Messages["v"]); strings.Join(got, "") != "23" {
 			t.Fatalf("--messages-per-channel 2: got %q, want [2 3]", got)
 		}
 		start := time.Now()
-		get(t, s, "/channels/v.json?since="+farSince).read(t)
+		api.Get(t, s.URL, "/channels/v.json?since="+farSince).Read(t)
 		if d := time.Since(start); d > 8*time.Second {
 			t.Fatalf("--http-timeout 1: held %v, want about 1s", d)
 		}

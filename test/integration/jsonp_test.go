@@ -6,11 +6,13 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
 )
 
 // jsonp checks a JSON-P body /**/CB(JSON); with its headers and returns
 // the JSON object.
-func jsonp(t testing.TB, r reply, cb string) map[string]any {
+func jsonp(t testing.TB, r api.Reply, cb string) map[string]any {
 	t.Helper()
 	if ct := r.Header.Get("Content-Type"); ct != "application/javascript" {
 		t.Fatalf("JSON-P: got Content-Type %q, want application/javascript", ct)
@@ -33,12 +35,12 @@ func jsonp(t testing.TB, r reply, cb string) map[string]any {
 func TestJSONP(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		s := e.start(t, "--http-timeout=1")
-		registerChannel(t, s, "a")
-		publish(t, s, "a", "line\u2028sep\u2029para </script>")
+		api.Register(t, s.URL, "a")
+		api.Publish(t, s.URL, "a", "line\u2028sep\u2029para </script>")
 		t.Run("default callback", func(t *testing.T) {
-			r := get(t, s, "/channels/a.jsonp").wantStatus(t, 200)
+			r := api.Get(t, s.URL, "/channels/a.jsonp").WantStatus(t, 200)
 			m := jsonp(t, r, "_JSONP_comet_cb")
-			if num(t, m["return_code"]) != 1 {
+			if api.Num(t, m["return_code"]) != 1 {
 				t.Fatalf("got %v, want return_code 1", m)
 			}
 			if bytes.Contains(r.Body, []byte("\u2028")) || bytes.Contains(r.Body, []byte("\u2029")) {
@@ -57,10 +59,10 @@ func TestJSONP(t *testing.T) {
 		})
 		t.Run("given callback", func(t *testing.T) {
 			for _, cb := range []string{"_JSONP_x", "_JSONP_a.b$c_1", "_JSONP_" + strings.Repeat("z", 57)} {
-				jsonp(t, get(t, s, "/channels/a.jsonp?cb="+url.QueryEscape(cb)).wantStatus(t, 200), cb)
+				jsonp(t, api.Get(t, s.URL, "/channels/a.jsonp?cb="+url.QueryEscape(cb)).WantStatus(t, 200), cb)
 			}
 			// The first cb counts.
-			jsonp(t, get(t, s, "/channels/a.jsonp?cb=_JSONP_first&cb=_JSONP_second"), "_JSONP_first")
+			jsonp(t, api.Get(t, s.URL, "/channels/a.jsonp?cb=_JSONP_first&cb=_JSONP_second"), "_JSONP_first")
 		})
 		t.Run("errors as JSON-P", func(t *testing.T) {
 			for _, c := range []struct {
@@ -75,8 +77,8 @@ func TestJSONP(t *testing.T) {
 				{"POST", "/clients.jsonp?cb=_JSONP_e&client_id=me", 1},
 				{"DELETE", "/clients/me.jsonp?cb=_JSONP_e", 2},
 			} {
-				m := jsonp(t, do(t, s, c.method, c.path, "", nil).wantStatus(t, 200), "_JSONP_e")
-				if got := num(t, m["return_code"]); got != c.want {
+				m := jsonp(t, api.Do(t, s.URL, c.method, c.path, "", nil).WantStatus(t, 200), "_JSONP_e")
+				if got := api.Num(t, m["return_code"]); got != c.want {
 					t.Fatalf("%s %s: got return_code %d, want %d", c.method, c.path, got, c.want)
 				}
 			}
@@ -90,7 +92,7 @@ func TestJSONP(t *testing.T) {
 					{"DELETE", "/channels/a.jsonp"},
 					{"PUT", "/channels/a.jsonp"},
 				} {
-					r := do(t, s, c.method, c.path+sep(c.path)+"cb="+url.QueryEscape(cb), "", nil).wantStatus(t, 200)
+					r := api.Do(t, s.URL, c.method, c.path+sep(c.path)+"cb="+url.QueryEscape(cb), "", nil).WantStatus(t, 200)
 					if string(r.Body) != "/* invalid JSONP callback name */" {
 						t.Fatalf("cb %q on %s %s: got %q, want the fixed comment", cb, c.method, c.path, r.Body)
 					}
@@ -103,15 +105,15 @@ func TestJSONP(t *testing.T) {
 				}
 			}
 			// Nothing was done.
-			rr := readNow(t, s, []string{"a"}, "")
+			rr := api.ReadNow(t, s.URL, []string{"a"}, "")
 			if len(rr.Messages["a"]) != 1 {
 				t.Fatalf("after invalid callbacks: got %d messages, want 1 (nothing published)", len(rr.Messages["a"]))
 			}
-			post(t, s, "/channels.json", url.Values{"channel_id": {"must-not-exist"}}).wantCode(t, 1)
+			api.Post(t, s.URL, "/channels.json", url.Values{"channel_id": {"must-not-exist"}}).WantCode(t, 1)
 		})
 		t.Run("callback before format and method", func(t *testing.T) {
 			// A bad cb on a .jsonp path wins over everything else.
-			r := get(t, s, "/channels/bad%7C%01.jsonp?cb=nope&client_id=")
+			r := api.Get(t, s.URL, "/channels/bad%7C%01.jsonp?cb=nope&client_id=")
 			if string(r.Body) != "/* invalid JSONP callback name */" {
 				t.Fatalf("got %q, want the invalid callback comment", r.Body)
 			}
@@ -129,10 +131,10 @@ func sep(p string) string {
 func TestQuoteJSON(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		s := e.start(t, "--quote-json", "--http-timeout=1")
-		registerChannel(t, s, "q")
+		api.Register(t, s.URL, "q")
 		evil := "*/ alert(1); /* </script> a/b \u2028"
-		publish(t, s, "q", evil)
-		check := func(t *testing.T, r reply) {
+		api.Publish(t, s.URL, "q", evil)
+		check := func(t *testing.T, r api.Reply) {
 			t.Helper()
 			b := string(r.Body)
 			if !strings.HasPrefix(b, "/*-secure-") || !strings.HasSuffix(b, "*/") {
@@ -149,20 +151,20 @@ func TestQuoteJSON(t *testing.T) {
 				t.Fatalf("got Content-Type %q, want application/json", ct)
 			}
 		}
-		r := get(t, s, "/channels/q.json")
+		r := api.Get(t, s.URL, "/channels/q.json")
 		check(t, r)
-		if got := contents(r.read(t).Messages["q"]); len(got) != 1 || got[0] != evil {
+		if got := api.Contents(r.Read(t).Messages["q"]); len(got) != 1 || got[0] != evil {
 			t.Fatalf("content through quote-json: got %q, want %q", got, evil)
 		}
 		// Errors and other replies are quoted too.
-		check(t, get(t, s, "/channels/missing.json"))
-		check(t, get(t, s, "/nope/a/b"))
-		check(t, post(t, s, "/channels.json", url.Values{"channel_id": {"*/x/"}}))
-		check(t, post(t, s, "/channels/q.json", url.Values{"content": {"*/"}}))
+		check(t, api.Get(t, s.URL, "/channels/missing.json"))
+		check(t, api.Get(t, s.URL, "/nope/a/b"))
+		check(t, api.Post(t, s.URL, "/channels.json", url.Values{"channel_id": {"*/x/"}}))
+		check(t, api.Post(t, s.URL, "/channels/q.json", url.Values{"content": {"*/"}}))
 		// JSON-P is never quoted.
-		r = get(t, s, "/channels/q.jsonp")
+		r = api.Get(t, s.URL, "/channels/q.jsonp")
 		m := jsonp(t, r, "_JSONP_comet_cb")
-		if num(t, m["return_code"]) != 1 || strings.HasPrefix(string(r.Body), "/*-secure-") {
+		if api.Num(t, m["return_code"]) != 1 || strings.HasPrefix(string(r.Body), "/*-secure-") {
 			t.Fatalf("JSON-P with --quote-json: got %q, want an unquoted JSON-P body", r.Body)
 		}
 	})
