@@ -16,7 +16,7 @@ func TestHeaders(t *testing.T) {
 		s := e.start(t, "--enable-status", "--http-timeout=1", "--max-body-bytes=50")
 		api.Register(t, s.URL, "h")
 		api.Publish(t, s.URL, "h", "x")
-		// Every reply to a GET of a channel path is a read api.Reply, errors
+		// Every reply to a GET of a channel path is a read reply, errors
 		// included (a client's poll loop sees the same headers either way).
 		reads := []struct{ name, method, path string }{
 			{"read json", "GET", "/channels/h.json"},

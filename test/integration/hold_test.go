@@ -3,6 +3,8 @@ package integration
 import (
 	"context"
 	"net/url"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -219,5 +221,35 @@ func TestExpiry(t *testing.T) {
 			}
 			api.Publish(t, s.URL, "b", "kept alive by the poll")
 		})
+	})
+}
+
+// "Graceful shutdown on SIGINT/SIGTERM": TestShutdownAnswersHeldPolls
+// covers SIGTERM; SIGINT must do the same.
+func TestSIGINTAnswersHeldPolls(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e engine) {
+		t.Parallel()
+		s := e.start(t, "--enable-status", "--http-timeout=60")
+		api.Register(t, s.URL, "a")
+		json := holdPoll(t, s, "/channels/a.json?since="+farSince, 1)
+		jsonp := holdPoll(t, s, "/channels/a.jsonp?since="+farSince, 2)
+		if err := syscall.Kill(s.Pid(), syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		rr := api.Wait(t, json, holdBound).Read(t)
+		if len(rr.Messages["a"]) != 0 || rr.LastID < rr.Since {
+			t.Fatalf("poll at SIGINT: got %+v, want the empty result", rr)
+		}
+		if b := string(api.Wait(t, jsonp, holdBound).Body); !strings.HasPrefix(b, "/**/_JSONP_comet_cb({") {
+			t.Fatalf("JSON-P poll at SIGINT: got %q, want the callback", b)
+		}
+		select {
+		case <-s.Exited():
+		case <-time.After(15 * time.Second):
+			t.Fatal("no exit within 15s of SIGINT")
+		}
+		if err := s.Stop(); err != nil {
+			t.Fatalf("exit after SIGINT: got %v, want status 0\n%s", err, s.Log())
+		}
 	})
 }

@@ -1,13 +1,17 @@
 package integration
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/simple-comet/simple-comet/internal/testutil/api"
+	"github.com/simple-comet/simple-comet/internal/testutil/rawhttp"
 )
 
 // jsonp checks a JSON-P body /**/CB(JSON); with its headers and returns
@@ -166,6 +170,56 @@ func TestQuoteJSON(t *testing.T) {
 		m := jsonp(t, r, "_JSONP_comet_cb")
 		if api.Num(t, m["return_code"]) != 1 || strings.HasPrefix(string(r.Body), "/*-secure-") {
 			t.Fatalf("JSON-P with --quote-json: got %q, want an unquoted JSON-P body", r.Body)
+		}
+	})
+}
+
+// wantQuoted checks a --quote-json body: "/*-secure-\nJSON\n*/" with a
+// return_code (or, for /health, "ok") inside.
+func wantQuoted(t *testing.T, what string, body []byte, key string) {
+	t.Helper()
+	b := string(body)
+	if !strings.HasPrefix(b, "/*-secure-\n") || !strings.HasSuffix(b, "\n*/") {
+		t.Fatalf("%s: got body %q, want /*-secure- JSON */", what, b)
+	}
+	if !strings.Contains(b, `"`+key+`"`) {
+		t.Fatalf("%s: got body %q, want %q inside", what, b, key)
+	}
+}
+
+// "with --quote-json every JSON body, errors included, is /*-secure- JSON */".
+func TestQuoteJSONEveryBody(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e engine) {
+		t.Parallel()
+		s := e.start(t, "--quote-json", "--max-body-bytes=100", "--http-timeout=2")
+		r := api.Get(t, s.URL, "/health").WantStatus(t, 200)
+		wantQuoted(t, "/health", r.Body, "ok")
+		if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+			t.Fatalf("/health: got Content-Type %q, want application/json", ct)
+		}
+		wantQuoted(t, "405", api.Do(t, s.URL, "PUT", "/channels/a.json", "", nil).WantStatus(t, 405).Body, "return_code")
+		wantQuoted(t, "413", api.Do(t, s.URL, "POST", "/channels/a.json", "application/x-www-form-urlencoded", []byte("content="+strings.Repeat("x", 200))).WantStatus(t, 413).Body, "return_code")
+		wantQuoted(t, "unknown format", api.Get(t, s.URL, "/channels/a.xml").WantStatus(t, 200).Body, "return_code")
+		wantQuoted(t, "status off", api.Get(t, s.URL, "/status.json").WantStatus(t, 404).Body, "return_code")
+
+		// The answer to a connection over --max-connections, too.
+		full := e.start(t, "--quote-json", "--max-connections=1", "--http-timeout=5")
+		first := rawhttp.Dial(t, full.Addr)
+		defer first.Close()
+		br := bufio.NewReader(first)
+		if _, err := io.WriteString(first, rawhttp.Request("GET", "/health", "")); err != nil {
+			t.Fatal(err)
+		}
+		if rep, err := rawhttp.Read(br, "GET"); err != nil || rep.StatusCode != 200 {
+			t.Fatalf("the one allowed connection: got %v %v, want 200", rep, err)
+		}
+		rep := rawhttp.Send(t, full.Addr, rawhttp.Request("GET", "/health", ""))
+		if rep.StatusCode != http.StatusServiceUnavailable || rep.Header.Get("Retry-After") == "" {
+			t.Fatalf("over --max-connections: got %d (Retry-After %q), want 503 with Retry-After", rep.StatusCode, rep.Header.Get("Retry-After"))
+		}
+		wantQuoted(t, "503 over --max-connections", rep.Body, "return_code")
+		if code, ok := rep.Code(); !ok || code != -5 {
+			t.Fatalf("over --max-connections: got %q, want return_code -5", rep.Body)
 		}
 	})
 }

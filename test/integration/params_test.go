@@ -159,3 +159,48 @@ func TestPrecedence(t *testing.T) {
 		})
 	})
 }
+
+// The order is "callback/format, -4, -1, ...", and a wrong method is -1: a
+// resource that needs the secret for every method answers -4 first. A
+// channel's reads are open, so there the method is checked first.
+func TestSecretBeforeWrongMethod(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e engine) {
+		t.Parallel()
+		const secret = "audit-secret"
+		s := e.start(t, "--secret="+secret, "--enable-status", "--http-timeout=2")
+		send := func(method, path string, auth bool) api.Reply {
+			t.Helper()
+			var hdr []string
+			if auth {
+				hdr = []string{"Authorization", "Bearer " + secret}
+			}
+			return api.DoCtx(t, t.Context(), s.URL, method, path, "", nil, hdr...)
+		}
+		for _, c := range []struct{ method, path, allow string }{
+			{"GET", "/channels.json", "POST"},
+			{"PUT", "/clients.json", "POST"},
+			{"GET", "/clients/c.json", "DELETE"},
+			{"POST", "/status.json", "GET"},
+			{"DELETE", "/stats.json", "GET"},
+		} {
+			t.Run(c.method+" "+c.path, func(t *testing.T) {
+				send(c.method, c.path, false).WantStatus(t, 200).WantCode(t, -4)
+				r := send(c.method, c.path, true).WantStatus(t, 405)
+				r.WantCode(t, -1)
+				if got := r.Header.Get("Allow"); got != c.allow {
+					t.Fatalf("got Allow %q, want %q", got, c.allow)
+				}
+			})
+		}
+		t.Run("a wrong method on a channel is 405 with or without the secret", func(t *testing.T) {
+			for _, m := range []string{"PUT", "HEAD", "OPTIONS"} {
+				for _, auth := range []bool{false, true} {
+					r := send(m, "/channels/a.json", auth).WantStatus(t, 405)
+					if got := r.Header.Get("Allow"); got != "GET, POST, DELETE" {
+						t.Fatalf("%s (auth %v): got Allow %q, want GET, POST, DELETE", m, auth, got)
+					}
+				}
+			}
+		})
+	})
+}

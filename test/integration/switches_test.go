@@ -197,3 +197,51 @@ func TestUnixSocket(t *testing.T) {
 		})
 	})
 }
+
+// "Both --name=value and --name value work", booleans included; a listen
+// failure exits 1.
+func TestSwitchForms(t *testing.T) {
+	t.Run("booleans as --name value", func(t *testing.T) {
+		t.Parallel()
+		on := server.Start(t, "--quote-json", "true", "--enable-status", "1")
+		wantQuoted(t, "--quote-json true", api.Get(t, on.URL, "/health").Body, "ok")
+		api.Get(t, on.URL, "/status.json").WantStatus(t, 200).WantCode(t, 1)
+		off := server.StartEnv(t, []string{"SIMPLE_COMET_QUOTE_JSON=true", "SIMPLE_COMET_ENABLE_STATUS=true"}, "--quote-json", "false", "--enable-status", "FALSE")
+		if b := string(api.Get(t, off.URL, "/health").Body); b != `{"ok":true}` {
+			t.Fatalf("--quote-json false over the environment: got %q, want {\"ok\":true}", b)
+		}
+		api.Get(t, off.URL, "/status.json").WantStatus(t, 404)
+	})
+	t.Run("values as --name value", func(t *testing.T) {
+		t.Parallel()
+		s := server.Start(t, "--http-timeout", "1", "--messages-per-channel", "2", "--enable-status")
+		api.Register(t, s.URL, "v")
+		for _, c := range []string{"1", "2", "3"} {
+			api.Publish(t, s.URL, "v", c)
+		}
+		if got := api.Contents(api.ReadNow(t, s.URL, []string{"v"}, "").Messages["v"]); strings.Join(got, "") != "23" {
+			t.Fatalf("--messages-per-channel 2: got %q, want [2 3]", got)
+		}
+		start := time.Now()
+		api.Get(t, s.URL, "/channels/v.json?since="+farSince).Read(t)
+		if d := time.Since(start); d > 8*time.Second {
+			t.Fatalf("--http-timeout 1: held %v, want about 1s", d)
+		}
+	})
+	t.Run("a boolean followed by a non-boolean is still a stray argument", func(t *testing.T) {
+		t.Parallel()
+		code, _, stderr := runBinary(t, nil, "--http-port=0", "--bind=127.0.0.1", "--quote-json", "maybe")
+		if code != 2 || strings.Count(strings.TrimRight(stderr, "\n"), "\n") != 0 {
+			t.Fatalf("got exit %d, stderr %q; want 2 and one line", code, stderr)
+		}
+	})
+	t.Run("listen failure exits 1", func(t *testing.T) {
+		t.Parallel()
+		s := server.Start(t)
+		_, port, _ := strings.Cut(s.Addr, ":")
+		code, _, stderr := runBinary(t, nil, "--bind=127.0.0.1", "--http-port", port)
+		if code != 1 {
+			t.Fatalf("listening on a taken port: got exit %d (stderr %q), want 1", code, stderr)
+		}
+	})
+}

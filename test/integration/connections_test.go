@@ -55,15 +55,15 @@ func wantEOF(t *testing.T, c net.Conn, br *bufio.Reader) {
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	b, err := br.ReadByte()
 	if err == nil {
-		t.Fatalf("got byte %q after the api.Reply, want the connection closed", b)
+		t.Fatalf("got byte %q after the reply, want the connection closed", b)
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		t.Fatal("got the connection still open 10s after the api.Reply, want it closed")
+		t.Fatal("got the connection still open 10s after the reply, want it closed")
 	}
 }
 
-func TestAuditConnectionsAroundHeldPolls(t *testing.T) {
+func TestConnectionsAroundHeldPolls(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		t.Parallel()
 		s := e.start(t, "--http-timeout=4", "--inactive-channel-timeout=0", "--enable-status")
@@ -167,7 +167,7 @@ func TestAuditConnectionsAroundHeldPolls(t *testing.T) {
 			rep := readOne(t, br, "GET") // the timeout answers it
 			// "Connection: close" (ReadResponse takes the header out).
 			if !rep.Close {
-				t.Fatal("got a keep-alive api.Reply, want Connection: close")
+				t.Fatal("got a keep-alive reply, want Connection: close")
 			}
 			if !strings.HasPrefix(string(rep.Body), "/**/_JSONP_comet_cb(") {
 				t.Fatalf("got %q, want a JSON-P reply", rep.Body)

@@ -10,7 +10,7 @@ import (
 // "Reserved $ channels are never listed or counted": the server's own
 // $status publications stay out of the channel list, channels_count and
 // messages_published.
-func TestAuditStatusLeavesReservedChannelsOut(t *testing.T) {
+func TestStatusLeavesReservedChannelsOut(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		t.Parallel()
 		s := e.start(t, "--enable-status", "--http-timeout=2")
