@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
 	"github.com/simple-comet/simple-comet/internal/testutil/rawhttp"
 	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
@@ -49,9 +50,9 @@ func TestHostileInput(t *testing.T) {
 	if rep, code := rawhttp.Call(t, addr, rawhttp.Form("/clients.json", url.Values{"client_id": {"c1"}})); code != 1 {
 		t.Fatalf("register client: got %d %q, want 1", code, rep.Body)
 	}
-	var acked []rawhttp.Message
+	var acked []api.Message
 	for _, c := range ackedContents {
-		acked = append(acked, rawhttp.Message{Content: c, ID: rawhttp.Publish(t, addr, "keep", c, nil)})
+		acked = append(acked, api.Message{Content: c, ID: rawhttp.Publish(t, addr, "keep", c, nil)})
 	}
 
 	for _, c := range hostileCases() {
