@@ -361,9 +361,9 @@ func TestParkedReadsReused(t *testing.T) {
 	close(stop)
 	pubs.Wait()
 	deadline := time.Now().Add(5 * time.Second)
-	for h.svc.Hub.Held() != 0 || h.expiry.Len() != 0 {
+	for h.svc.Hub.Held() != 0 || h.svc.Timing() != 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("left holding %d polls, %d in the expiry", h.svc.Hub.Held(), h.expiry.Len())
+			t.Fatalf("left holding %d polls, %d in the expiry", h.svc.Hub.Held(), h.svc.Timing())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -73,8 +73,7 @@ type Handler struct {
 	secret [32]byte
 	obs    Observer
 	log    *slog.Logger
-	shared sharedAnswers
-	expiry *comet.Expiry // times out parked reads
+	shared sharedAnswers // the encodings that parked reads share
 }
 
 // New returns the API handler over svc.
@@ -98,15 +97,9 @@ func New(svc *comet.Service, opts Options) *Handler {
 		opts.Started = time.Now()
 	}
 	h := &Handler{svc: svc, opts: opts, obs: opts.Observer, log: opts.Logger}
-	h.expiry = comet.NewExpiry(svc.Hold, expirySlack(svc.Hold))
 	h.secret = sha256.Sum256([]byte(opts.Secret))
 	return h
 }
-
-// expirySlack is how late a parked read may time out, so that reads that
-// began within it of each other time out together: a hundredth of the
-// hold, at most 20 ms.
-func expirySlack(hold time.Duration) time.Duration { return min(hold/100, 20*time.Millisecond) }
 
 // ServeHTTP routes a request. Paths are taken as sent: no cleaning and no
 // redirects.

@@ -225,8 +225,8 @@ func bodyError(err error) *apiError {
 	return errBadBody
 }
 
-// parseSince: ASCII digits only, within int64 (leading zeros allowed);
-// anything else is 0.
+// parseSince reads a since parameter: ASCII digits only, within int64
+// (leading zeros allowed); anything else is 0.
 func parseSince(s string) int64 {
 	if !digits(s) {
 		return 0

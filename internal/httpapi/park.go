@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/simple-comet/simple-comet/internal/comet"
@@ -13,25 +12,21 @@ import (
 	"github.com/simple-comet/simple-comet/internal/parking"
 )
 
-// A parked read is a held poll whose connection was taken from net/http
-// and parked (see package parking): no goroutine and no buffers wait for
-// it. A wake (publish, delete, timeout, shutdown, engine fault) queues its
-// answer on the Lot's workers; a hang-up forgets it.
+// A parked read is a held poll whose connection was taken from net/http,
+// or read by h1.Native, and parked (see package parking): no goroutine and
+// no buffers wait for it. Its hold is a comet.Hold: the Service owns its
+// timeout and its wake/answer state. A wake (publish, delete, timeout,
+// shutdown, engine fault) queues its answer with the Lot (Spot.Submit: on
+// the connection's event loop with the embedded engine, else on a
+// worker); a hang-up forgets it.
 
-const (
-	prBeginning uint32 = iota // hold registered, connection not parked yet
-	prParked                  // parked, waiting for a wake
-	prWoken                   // a wake won: the answer is queued (reason in bits 8+)
-	prDone                    // answered, or the client left
-)
-
+// parkedRead is a read held on a parked connection: its hold (the
+// Service's), how to answer it and where.
 type parkedRead struct {
 	h         *Handler
 	o         reply
-	held      comet.Hold // the read's hold (BeginIn), once begun
+	held      comet.Hold
 	spot      *parking.Spot
-	expiry    comet.ExpiryEntry // in the Handler's expiry while held
-	state     atomic.Uint32
 	keepAlive bool
 	start     time.Time
 	key       shareKey
@@ -70,7 +65,7 @@ func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *reply, q
 	}
 	c, rw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		res, reason := h.svc.Finish(r.Context(), &pr.held, comet.WakeTimeout)
+		res, reason := h.svc.Finish(r.Context(), &pr.held)
 		h.answerRead(w, r, o, res, reason, nil)
 		return
 	}
@@ -96,26 +91,23 @@ func connOf(w http.ResponseWriter, r *http.Request) net.Conn {
 func (h *Handler) beginParked(r *http.Request, o *reply, q comet.ReadQuery, start time.Time) (*parkedRead, comet.ReadResult, comet.WakeReason, error) {
 	pr := parkedReads.Get().(*parkedRead)
 	*pr = parkedRead{h: h, o: *o, keepAlive: !r.Close, start: start}
-	hold, res, err := h.svc.BeginIn(r.Context(), &pr.held, q, pr) // hold is &pr.held or nil
-	if hold == nil || hold.Done() {
-		reason := comet.WakeNone
-		if hold != nil {
-			res, reason = h.svc.Finish(r.Context(), hold, comet.WakeNone)
-		}
-		return nil, res, reason, err
+	switch out, err := h.svc.Begin(r.Context(), &pr.held, q, pr); out {
+	case comet.Failed:
+		return nil, comet.ReadResult{}, comet.WakeNone, err
+	case comet.Answered:
+		res, reason := h.svc.Finish(r.Context(), &pr.held)
+		return nil, res, reason, nil
 	}
-	return pr, res, comet.WakeNone, nil
+	return pr, comet.ReadResult{}, comet.WakeNone, nil
 }
 
 // parkRead parks the connection c of a read that waits (buffered: what was
 // read beyond its request). It always answers, now or when woken.
 func (h *Handler) parkRead(pr *parkedRead, c net.Conn, buffered []byte) {
-	h.expiry.Add(&pr.expiry, pr)
 	spot, err := h.opts.Lot.Park(c, buffered, (*prGone)(pr))
 	if err != nil {
 		// Cannot watch it: answer now with what there is, and close.
-		h.expiry.Remove(&pr.expiry)
-		res, reason := h.svc.Finish(context.Background(), &pr.held, comet.WakeTimeout)
+		res, reason := h.svc.Finish(context.Background(), &pr.held)
 		_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 		_, _ = c.Write(pr.response(&res))
 		c.Close()
@@ -124,7 +116,7 @@ func (h *Handler) parkRead(pr *parkedRead, c net.Conn, buffered []byte) {
 	}
 	pr.spot = spot
 	pr.key = pr.shareKey()
-	if !pr.state.CompareAndSwap(prBeginning, prParked) {
+	if pr.held.Await() {
 		pr.spot.Submit(pr) // woken before it was parked: answer
 	}
 }
@@ -134,26 +126,10 @@ func (h *Handler) parkRead(pr *parkedRead, c net.Conn, buffered []byte) {
 // hold then makes no allocation either.
 var parkedReads = sync.Pool{New: func() any { return new(parkedRead) }}
 
-// Wake is the poll's callback (comet.Waker): it runs under the Hub's lock,
-// so it only flips the state and queues the answer (Run).
-func (pr *parkedRead) Wake(reason comet.WakeReason) {
-	for {
-		s := pr.state.Load()
-		switch s & 0xff {
-		case prBeginning:
-			if pr.state.CompareAndSwap(s, prWoken|uint32(reason)<<8) {
-				return
-			}
-		case prParked:
-			if pr.state.CompareAndSwap(s, prWoken|uint32(reason)<<8) {
-				pr.spot.Submit(pr) // answer
-				return
-			}
-		default:
-			return
-		}
-	}
-}
+// Wake is the hold's owner's callback (comet.Waker), called once when a
+// wake comes: it may run under the Hub's lock, so it only queues the
+// answer (Run).
+func (pr *parkedRead) Wake(comet.WakeReason) { pr.spot.Submit(pr) }
 
 // Run answers the poll: the task that Wake queues (parking.Task).
 func (pr *parkedRead) Run() { pr.answer() }
@@ -166,26 +142,23 @@ func (g *prGone) Run() { (*parkedRead)(g).gone() }
 // gone runs when the client hung up while parked: nothing is written and
 // nothing is left behind.
 func (pr *parkedRead) gone() {
-	pr.h.expiry.Remove(&pr.expiry)
-	pr.h.svc.Cancel(&pr.held)
-	if pr.state.CompareAndSwap(prParked, prDone) {
+	if pr.h.svc.Cancel(&pr.held) {
 		pr.h.obs.Answered(comet.WakeGone, 0)
 	}
 }
 
-// answer takes the read that answers the poll and writes it.
+// answer takes the read that answers the poll and writes it: the answer
+// that parked reads of the same reply share, or a read of its own.
 func (pr *parkedRead) answer() {
-	reason := comet.WakeReason(pr.state.Load() >> 8)
-	pr.state.Store(prDone)
-	// Not in the expiry any more: no timeout can wake it from now on.
-	reusable := pr.h.expiry.Remove(&pr.expiry)
-	pr.h.svc.Cancel(&pr.held) // nor a publish
 	now := time.Now()
 	gen := pr.h.svc.Hub.Generation()
+	reason := pr.held.Reason()
 	a, ok := pr.h.shared.get(pr.key, gen, now)
-	if !ok {
+	if ok {
+		pr.h.svc.Cancel(&pr.held)
+	} else {
 		var res comet.ReadResult
-		res, reason = pr.h.svc.Finish(sharedEngineContext(), &pr.held, reason)
+		res, reason = pr.h.svc.Finish(sharedEngineContext(), &pr.held)
 		a = sharedAnswer{resp: pr.response(&res), messages: countMessages(&res)}
 		if reason != comet.WakeEngineDown {
 			pr.h.shared.put(pr.key, gen, now, a)
@@ -197,7 +170,7 @@ func (pr *parkedRead) answer() {
 	}
 	pr.h.obs.Answered(reason, a.messages)
 	pr.h.obs.Request(resChannel.String(), http.StatusOK, now.Sub(pr.start))
-	if reusable {
+	if pr.held.Reusable() {
 		// Answered, so its client's hang-up task will not run: nothing
 		// refers to it now.
 		*pr = parkedRead{}

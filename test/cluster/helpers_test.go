@@ -1,9 +1,9 @@
 package cluster
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
 	"github.com/simple-comet/simple-comet/internal/testutil/redis"
 	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
@@ -42,56 +43,38 @@ func startCluster(t *testing.T, n int) (*redis.Server, []*server.Server) {
 	return r, nodes
 }
 
+// reply is what the cluster tests read of an answer, decoded without
+// failing so that goroutines can record it.
 type reply struct {
+	api.ReadReply
+	MessageID  int64 `json:"message_id"`
 	status     int
 	retryAfter string
-	ReturnCode int                     `json:"return_code"`
-	MessageID  int64                   `json:"message_id"`
-	Since      int64                   `json:"since"`
-	LastID     int64                   `json:"last_id"`
-	Messages   map[string][]msgPayload `json:"messages"`
 }
 
-type msgPayload struct {
-	ID      int64  `json:"id"`
-	Content string `json:"content"`
-}
-
+// call sends one request through httpc (a hang is a failure) and decodes
+// the answer; it fails no test, so goroutines can use it.
 func call(method, u string, form url.Values) (reply, error) {
-	var body io.Reader
+	var ctype string
+	var body []byte
 	if form != nil {
-		body = strings.NewReader(form.Encode())
+		ctype, body = api.FormType, []byte(form.Encode())
 	}
-	req, err := http.NewRequest(method, u, body)
+	rep, err := api.Try(context.Background(), httpc, u, method, "", ctype, body)
 	if err != nil {
 		return reply{}, err
 	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := httpc.Do(req)
-	if err != nil {
-		return reply{}, err
-	}
-	defer resp.Body.Close()
 	var r reply
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return reply{}, err
+	if err := json.Unmarshal(rep.Body, &r); err != nil {
+		return reply{}, fmt.Errorf("status %d body %q: %v", rep.Status, rep.Body, err)
 	}
-	if err := json.Unmarshal(b, &r); err != nil {
-		return reply{}, fmt.Errorf("status %d body %q: %v", resp.StatusCode, b, err)
-	}
-	r.status, r.retryAfter = resp.StatusCode, resp.Header.Get("Retry-After")
+	r.status, r.retryAfter = rep.Status, rep.Header.Get("Retry-After")
 	return r, nil
 }
 
 func register(t *testing.T, node *server.Server, channel string) {
 	t.Helper()
-	r, err := call("POST", node.URL+"/channels.json", url.Values{"channel_id": {channel}, "max_messages": {"10000"}})
-	if err != nil || r.ReturnCode != 1 {
-		t.Fatalf("register %s: got %+v, %v, want return_code 1", channel, r, err)
-	}
+	api.Register(t, node.URL, channel, "max_messages", "10000")
 }
 
 func publishURL(node *server.Server, channel string) string {

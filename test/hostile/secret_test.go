@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
 	"github.com/simple-comet/simple-comet/internal/testutil/rawhttp"
 	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
@@ -159,7 +160,7 @@ func TestSecret(t *testing.T) {
 		for _, a := range []string{"", "header:wrong", "param:wrong"} {
 			p, h := authParts(a)
 			rep, code := rawhttp.Call(t, addr, rawhttp.Request("GET", withQuery("/channels/open.json?since=0", p), "", h...))
-			var r rawhttp.ReadReply
+			var r api.ReadReply
 			rep.Decode(t, &r)
 			if code != 1 || len(r.Messages["open"]) == 0 {
 				t.Fatalf("a read with auth %q: got %q, want 1 with the messages", a, rep.Body)

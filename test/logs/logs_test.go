@@ -7,13 +7,12 @@ package logs
 import (
 	"bufio"
 	"encoding/json"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
 	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
@@ -24,28 +23,16 @@ const (
 	content = "Content-Marker-7"
 )
 
+// send makes one request (body, when not nil, a form; header name, value
+// pairs) and ignores the reply: the test reads the server's log.
 func send(t testing.TB, method, u string, body url.Values, header ...string) {
 	t.Helper()
-	var rd io.Reader
+	var ctype string
+	var b []byte
 	if body != nil {
-		rd = strings.NewReader(body.Encode())
+		ctype, b = api.FormType, []byte(body.Encode())
 	}
-	req, err := http.NewRequest(method, u, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	api.Do(t, u, method, "", ctype, b, header...)
 }
 
 func TestAccessLogHoldsNoContentNorSecret(t *testing.T) {

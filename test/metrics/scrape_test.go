@@ -1,11 +1,9 @@
-package metrics_test
+package metrics
 
 import (
 	"bufio"
-	"encoding/json"
-	"io"
+	"bytes"
 	"net/http"
-	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -13,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
 	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
@@ -21,21 +20,12 @@ func TestMain(m *testing.M) { os.Exit(server.MainNoLeaks(m)) }
 // scrape reads the exposition text at u into "name{labels}" -> value.
 func scrape(t testing.TB, u string, hdr ...string) map[string]float64 {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, u, nil)
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("scrape %s: %v", u, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("scrape %s: got status %d (%s), want 200", u, resp.StatusCode, b)
+	r := api.Do(t, u, http.MethodGet, "", "", nil, hdr...)
+	if r.Status != http.StatusOK {
+		t.Fatalf("scrape %s: got status %d (%s), want 200", u, r.Status, r.Body)
 	}
 	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
+	sc := bufio.NewScanner(bytes.NewReader(r.Body))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
@@ -68,52 +58,6 @@ func waitFor(t testing.TB, u, key string, v float64) map[string]float64 {
 	}
 }
 
-func call(t testing.TB, method, u string, form url.Values) map[string]any {
-	t.Helper()
-	req, _ := http.NewRequest(method, u, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, u, err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatalf("%s %s: decoding: %v", method, u, err)
-	}
-	return out
-}
-
-// hold starts a read of channel a newer than since; its reply arrives on
-// the returned channel.
-func hold(t testing.TB, base string, since int64) <-chan map[string]any {
-	t.Helper()
-	ch := make(chan map[string]any, 1)
-	go func() {
-		resp, err := http.Get(base + "/channels/a.json?since=" + strconv.FormatInt(since, 10))
-		if err != nil {
-			ch <- map[string]any{"error": err.Error()}
-			return
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		json.NewDecoder(resp.Body).Decode(&out)
-		ch <- out
-	}()
-	return ch
-}
-
-func reply(t testing.TB, ch <-chan map[string]any) map[string]any {
-	t.Helper()
-	select {
-	case r := <-ch:
-		return r
-	case <-time.After(15 * time.Second):
-		t.Fatal("got no reply to the held poll within 15s, want one")
-		return nil
-	}
-}
-
 func TestScrapeMovesWithTraffic(t *testing.T) {
 	s := server.Start(t, "--enable-metrics", "--http-timeout=1")
 	m := s.URL + "/metrics"
@@ -125,10 +69,9 @@ func TestScrapeMovesWithTraffic(t *testing.T) {
 			t.Fatalf("got no %s in the scrape, want it", k)
 		}
 	}
-	call(t, "POST", s.URL+"/channels.json", url.Values{"channel_id": {"a"}})
-	call(t, "POST", s.URL+"/clients.json", url.Values{"client_id": {"c1"}})
-	r := call(t, "POST", s.URL+"/channels/a.json", url.Values{"content": {"one"}})
-	last := int64(r["message_id"].(float64))
+	api.Register(t, s.URL, "a")
+	api.RegisterClient(t, s.URL, "c1")
+	last := api.Publish(t, s.URL, "a", "one")
 	got := scrape(t, m)
 	if d := got["comet_publishes_total"] - before["comet_publishes_total"]; d != 1 {
 		t.Errorf("comet_publishes_total moved by %v after one publish, want 1", d)
@@ -138,12 +81,11 @@ func TestScrapeMovesWithTraffic(t *testing.T) {
 	waitFor(t, m, "comet_clients", 1)
 
 	t.Run("message", func(t *testing.T) {
-		ch := hold(t, s.URL, last)
+		ch := api.Async(t.Context(), s.URL, http.MethodGet, "/channels/a.json?since="+strconv.FormatInt(last, 10))
 		waitFor(t, m, "comet_held_polls", 1)
-		r := call(t, "POST", s.URL+"/channels/a.json", url.Values{"content": {"two"}})
-		last = int64(r["message_id"].(float64))
-		if got := reply(t, ch); len(got["messages"].(map[string]any)["a"].([]any)) != 1 {
-			t.Fatalf("got reply %v, want the one new message", got)
+		last = api.Publish(t, s.URL, "a", "two")
+		if got := api.Wait(t, ch, 15*time.Second); len(got.Read(t).Messages["a"]) != 1 {
+			t.Fatalf("got reply %s, want the one new message", got.Body)
 		}
 		after := waitFor(t, m, "comet_held_polls", 0)
 		if after[wakeMsg] != before[wakeMsg]+1 {
@@ -154,19 +96,19 @@ func TestScrapeMovesWithTraffic(t *testing.T) {
 		}
 	})
 	t.Run("timeout", func(t *testing.T) {
-		ch := hold(t, s.URL, last)
+		ch := api.Async(t.Context(), s.URL, http.MethodGet, "/channels/a.json?since="+strconv.FormatInt(last, 10))
 		waitFor(t, m, "comet_held_polls", 1)
-		reply(t, ch)
+		api.Wait(t, ch, 15*time.Second)
 		after := waitFor(t, m, "comet_held_polls", 0)
 		if after[wakeTimeout] != before[wakeTimeout]+1 {
 			t.Errorf("%s: got %v, want %v", wakeTimeout, after[wakeTimeout], before[wakeTimeout]+1)
 		}
 	})
 	t.Run("delete", func(t *testing.T) {
-		ch := hold(t, s.URL, last)
+		ch := api.Async(t.Context(), s.URL, http.MethodGet, "/channels/a.json?since="+strconv.FormatInt(last, 10))
 		waitFor(t, m, "comet_held_polls", 1)
-		call(t, "DELETE", s.URL+"/channels/a.json", nil)
-		reply(t, ch)
+		api.Delete(t, s.URL, "/channels/a.json").Obj(t)
+		api.Wait(t, ch, 15*time.Second)
 		after := waitFor(t, m, "comet_held_polls", 0)
 		if after[wakeDelete] != before[wakeDelete]+1 {
 			t.Errorf("%s: got %v, want %v", wakeDelete, after[wakeDelete], before[wakeDelete]+1)
@@ -183,14 +125,8 @@ func TestScrapeMovesWithTraffic(t *testing.T) {
 
 func TestMetricsNeedTheSecret(t *testing.T) {
 	s := server.Start(t, "--enable-metrics", "--secret=s3cr3t")
-	resp, err := http.Get(s.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(b), `"return_code":-4`) {
-		t.Errorf("/metrics without the secret: got %s, want return_code -4", b)
+	if r := api.Get(t, s.URL, "/metrics"); r.Code(t) != -4 {
+		t.Errorf("/metrics without the secret: got %s, want return_code -4", r.Body)
 	}
 	scrape(t, s.URL+"/metrics?secret=s3cr3t")
 	scrape(t, s.URL+"/metrics", "Authorization", "Bearer s3cr3t")
@@ -211,23 +147,12 @@ func TestMetricsAddrServesSeparately(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	resp, err := http.Get(s.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Errorf("/metrics on the API address: got status %d, want 404", resp.StatusCode)
+	if st := api.Get(t, s.URL, "/metrics").Status; st != http.StatusNotFound {
+		t.Errorf("/metrics on the API address: got status %d, want 404", st)
 	}
 	// Answered as on the API address: HTTP 200 with return_code -4.
-	resp, err = http.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"return_code":-4`) {
-		t.Errorf("%s without the secret: got status %d %s, want 200 with return_code -4", u, resp.StatusCode, b)
+	if r := api.Get(t, u, ""); r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"return_code":-4`) {
+		t.Errorf("%s without the secret: got status %d %s, want 200 with return_code -4", u, r.Status, r.Body)
 	}
 	got := scrape(t, u, "Authorization", "Bearer s3cr3t")
 	if _, ok := got["comet_publishes_total"]; !ok {

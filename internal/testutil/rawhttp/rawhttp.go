@@ -1,7 +1,10 @@
 // Package rawhttp is what the hostile-input and limits tests use to talk to
 // a running server: requests written byte for byte over TCP (so that they
 // can be malformed in ways net/http would refuse to send), replies parsed
-// with net/http, and small helpers for the API's JSON replies.
+// with net/http. Its Register, Publish and ReadAll make each exchange on a
+// connection of its own, closed after the reply, so that a test of
+// connection limits counts only the connections it opens itself; the
+// replies decode into package api's types.
 //
 // Every function takes testing.TB and fails the test on an I/O error it
 // does not expect; deadlines are generous and bounded.
@@ -21,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
 )
 
 // Timeout bounds every exchange.
@@ -30,12 +35,6 @@ const Timeout = 20 * time.Second
 type Reply struct {
 	*http.Response
 	Body []byte
-}
-
-// API is the part of a reply every API object carries.
-type API struct {
-	Code int    `json:"return_code"`
-	Msg  string `json:"error_message"`
 }
 
 // Code is the reply's return_code: the body is decoded as JSON, or as the
@@ -167,21 +166,6 @@ func Call(t testing.TB, addr, raw string) (*Reply, int) {
 	return rep, code
 }
 
-// Message is one message of a read reply.
-type Message struct {
-	Content string `json:"content"`
-	ID      int64  `json:"id"`
-	TS      int64  `json:"ts"`
-}
-
-// ReadReply is a read's reply.
-type ReadReply struct {
-	API
-	Since    int64                `json:"since"`
-	LastID   int64                `json:"last_id"`
-	Messages map[string][]Message `json:"messages"`
-}
-
 // Register registers a channel with the given extra form values (secret,
 // max_messages, ...) and fails unless it succeeds.
 func Register(t testing.TB, addr, channel string, extra url.Values) {
@@ -216,13 +200,13 @@ func Publish(t testing.TB, addr, channel, content string, extra url.Values) int6
 
 // ReadAll reads channel since 0 (it has messages, so the read is not held)
 // and returns its messages.
-func ReadAll(t testing.TB, addr, channel string) []Message {
+func ReadAll(t testing.TB, addr, channel string) []api.Message {
 	t.Helper()
 	rep, code := Call(t, addr, Request("GET", "/channels/"+url.PathEscape(channel)+".json?since=0", ""))
 	if code != 1 {
 		t.Fatalf("read %q: got %d %q, want 1", channel, code, rep.Body)
 	}
-	var r ReadReply
+	var r api.ReadReply
 	rep.Decode(t, &r)
 	return r.Messages[channel]
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
 	"github.com/simple-comet/simple-comet/internal/testutil/rawhttp"
 	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
@@ -32,9 +33,9 @@ func readOne(t *testing.T, br *bufio.Reader, method string) *rawhttp.Reply {
 }
 
 // readReplyOf decodes a raw read reply and checks its return_code.
-func readReplyOf(t *testing.T, rep *rawhttp.Reply) readReply {
+func readReplyOf(t *testing.T, rep *rawhttp.Reply) api.ReadReply {
 	t.Helper()
-	var rr readReply
+	var rr api.ReadReply
 	rep.Decode(t, &rr)
 	if rep.StatusCode != 200 || rr.ReturnCode != 1 {
 		t.Fatalf("read: got %d %q, want 200 and return_code 1", rep.StatusCode, rep.Body)
@@ -45,7 +46,7 @@ func readReplyOf(t *testing.T, rep *rawhttp.Reply) readReply {
 // waitHeld waits until the server holds exactly one poll.
 func waitHeld(t *testing.T, s *server.Server) {
 	t.Helper()
-	eventually(t, "the poll is held", holdBound, func() bool { return heldCount(t, s) == 1 })
+	api.Eventually(t, "the poll is held", holdBound, func() bool { return api.Held(t, s.URL) == 1 })
 }
 
 // wantEOF checks that the server closes the connection (nothing more comes).
@@ -62,12 +63,12 @@ func wantEOF(t *testing.T, c net.Conn, br *bufio.Reader) {
 	}
 }
 
-func TestAuditConnectionsAroundHeldPolls(t *testing.T) {
+func TestConnectionsAroundHeldPolls(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		t.Parallel()
 		s := e.start(t, "--http-timeout=4", "--inactive-channel-timeout=0", "--enable-status")
-		registerChannel(t, s, "a")
-		registerChannel(t, s, "b")
+		api.Register(t, s.URL, "a")
+		api.Register(t, s.URL, "b")
 
 		t.Run("pipelined requests behind a held poll are answered after it, in order", func(t *testing.T) {
 			c := rawhttp.Dial(t, s.Addr)
@@ -84,7 +85,7 @@ func TestAuditConnectionsAroundHeldPolls(t *testing.T) {
 				t.Fatal(err)
 			}
 			time.Sleep(200 * time.Millisecond)
-			id := publish(t, s, "a", "wake")
+			id := api.Publish(t, s.URL, "a", "wake")
 			rr := readReplyOf(t, readOne(t, br, "GET"))
 			if got := rr.Messages["a"]; len(got) != 1 || got[0].ID != id || got[0].Content != "wake" {
 				t.Fatalf("held poll: got %+v, want the message %d", rr.Messages, id)
@@ -97,7 +98,7 @@ func TestAuditConnectionsAroundHeldPolls(t *testing.T) {
 			} else if code, _ := rep.Code(); code != 1 {
 				t.Fatalf("pipelined publish: got %q, want return_code 1", rep.Body)
 			}
-			if got := contents(readNow(t, s, []string{"b"}, "").Messages["b"]); len(got) != 1 || got[0] != "piped" {
+			if got := api.Contents(api.ReadNow(t, s.URL, []string{"b"}, "").Messages["b"]); len(got) != 1 || got[0] != "piped" {
 				t.Fatalf("channel b after the pipelined publish: got %q, want [piped]", got)
 			}
 		})
@@ -114,9 +115,9 @@ func TestAuditConnectionsAroundHeldPolls(t *testing.T) {
 			}
 			send(rawhttp.Request("GET", "/channels/a.json?since="+farSince, ""))
 			waitHeld(t, s)
-			publish(t, s, "a", "one")
+			api.Publish(t, s.URL, "a", "one")
 			rr := readReplyOf(t, readOne(t, br, "GET"))
-			if got := contents(rr.Messages["a"]); len(got) != 1 || got[0] != "one" {
+			if got := api.Contents(rr.Messages["a"]); len(got) != 1 || got[0] != "one" {
 				t.Fatalf("poll 1: got %q, want [one]", got)
 			}
 			// Same connection: a poll that runs into --http-timeout.
@@ -135,7 +136,7 @@ func TestAuditConnectionsAroundHeldPolls(t *testing.T) {
 			}
 			// And a third request still works on it.
 			send(rawhttp.Request("GET", "/channels/a.json", ""))
-			if got := contents(readReplyOf(t, readOne(t, br, "GET")).Messages["a"]); len(got) == 0 {
+			if got := api.Contents(readReplyOf(t, readOne(t, br, "GET")).Messages["a"]); len(got) == 0 {
 				t.Fatal("request 3 on the reused connection: got no messages, want the retained ones")
 			}
 		})
@@ -148,9 +149,9 @@ func TestAuditConnectionsAroundHeldPolls(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitHeld(t, s)
-			publish(t, s, "b", "old client")
+			api.Publish(t, s.URL, "b", "old client")
 			rr := readReplyOf(t, readOne(t, br, "GET"))
-			if got := contents(rr.Messages["b"]); len(got) != 1 || got[0] != "old client" {
+			if got := api.Contents(rr.Messages["b"]); len(got) != 1 || got[0] != "old client" {
 				t.Fatalf("HTTP/1.0 poll: got %q, want [old client]", got)
 			}
 			wantEOF(t, c, br)
@@ -183,9 +184,9 @@ func TestAuditConnectionsAroundHeldPolls(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitHeld(t, s)
-			publish(t, s, "b", "after body")
+			api.Publish(t, s.URL, "b", "after body")
 			rr := readReplyOf(t, readOne(t, br, "GET"))
-			if got := contents(rr.Messages["b"]); len(got) != 1 || got[0] != "after body" {
+			if got := api.Contents(rr.Messages["b"]); len(got) != 1 || got[0] != "after body" {
 				t.Fatalf("got %q, want [after body]", got)
 			}
 			if _, err := io.WriteString(c, rawhttp.Request("GET", "/health", "")); err != nil {
@@ -197,10 +198,10 @@ func TestAuditConnectionsAroundHeldPolls(t *testing.T) {
 		})
 
 		t.Run("since far in the future is the newest id, and the next publish answers", func(t *testing.T) {
-			last := readNow(t, s, []string{"a"}, "").LastID
+			last := api.ReadNow(t, s.URL, []string{"a"}, "").LastID
 			ch := holdPoll(t, s, "/channels/a.json?since="+farSince, 1)
-			id := publish(t, s, "a", "future")
-			rr := wait(t, ch, holdBound).read(t)
+			id := api.Publish(t, s.URL, "a", "future")
+			rr := api.Wait(t, ch, holdBound).Read(t)
 			if rr.Since != last {
 				t.Fatalf("got since %d, want the newest id %d", rr.Since, last)
 			}
