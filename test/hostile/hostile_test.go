@@ -15,11 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simple-comet/simple-comet/internal/testserver"
-	"github.com/simple-comet/simple-comet/test/rawhttp"
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
+	"github.com/simple-comet/simple-comet/internal/testutil/rawhttp"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
-func TestMain(m *testing.M) { os.Exit(testserver.MainNoLeaks(m)) }
+func TestMain(m *testing.M) { os.Exit(server.MainNoLeaks(m)) }
 
 const (
 	bodyLimit      = 64 << 10
@@ -41,7 +42,7 @@ var ackedContents = []string{
 }
 
 func TestHostileInput(t *testing.T) {
-	s := testserver.Start(t, serverArgs...)
+	s := server.Start(t, serverArgs...)
 	addr := s.Addr
 	rawhttp.Register(t, addr, "keep", url.Values{"max_messages": {"1000"}})
 	rawhttp.Register(t, addr, "other", url.Values{"max_messages": {"1000"}})
@@ -49,9 +50,9 @@ func TestHostileInput(t *testing.T) {
 	if rep, code := rawhttp.Call(t, addr, rawhttp.Form("/clients.json", url.Values{"client_id": {"c1"}})); code != 1 {
 		t.Fatalf("register client: got %d %q, want 1", code, rep.Body)
 	}
-	var acked []rawhttp.Message
+	var acked []api.Message
 	for _, c := range ackedContents {
-		acked = append(acked, rawhttp.Message{Content: c, ID: rawhttp.Publish(t, addr, "keep", c, nil)})
+		acked = append(acked, api.Message{Content: c, ID: rawhttp.Publish(t, addr, "keep", c, nil)})
 	}
 
 	for _, c := range hostileCases() {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
 )
 
 // Requests that do not arrive (PROTOCOL.md): a request begun but not
@@ -74,7 +76,7 @@ func TestRequestTimeout(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		t.Parallel()
 		s := e.start(t, timeoutArgs...)
-		registerChannel(t, s, "late")
+		api.Register(t, s.URL, "late")
 		t.Run("head", func(t *testing.T) {
 			sent := time.Now()
 			_, br := rawConn(t, s.Addr, "GET /channels/late.json?since=0 HTTP/1.1\r\nHost: x\r\n")
@@ -92,7 +94,7 @@ func TestRequestTimeout(t *testing.T) {
 			_, br := rawConn(t, s.Addr, "POST /channels/late.json HTTP/1.1\r\nHost: x\r\n"+
 				"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 20\r\n\r\ncontent=abc")
 			want408(t, br, time.Now())
-			if rr := readNow(t, s, []string{"late"}, "since=0"); len(rr.Messages["late"]) != 0 {
+			if rr := api.ReadNow(t, s.URL, []string{"late"}, "since=0"); len(rr.Messages["late"]) != 0 {
 				t.Errorf("after a publish whose body did not arrive: got %v, want nothing stored", rr.Messages)
 			}
 		})
