@@ -20,7 +20,7 @@ const LIMIT = 3072;
 const banner = "/* Simple Comet client, https://github.com/simple-comet/simple-comet */";
 // Internal property names (the hub's state, the relayed messages' fields)
 // are mangled; every tab runs the same file, so they agree.
-const internal = /^(subs|peers|epoch|seen|back|leading|ctl|cur|up|bc|lockCtl|timer|pinged|release|stealing|quiet|dog|key|cid|solo|tab|query|base|chans|cov|live|state|hub|cb|post|hello|resume|suspend|lead|follow|schedule|wake|ping|watch|heard|changed|union|poll|apply|fail|want|join|drop|to|stop|err|retry)$/;
+const internal = /^(subs|peers|epoch|seen|back|leading|ctl|cur|up|bc|lockCtl|timer|pinged|release|queue|alive|quiet|dog|key|cid|solo|tab|query|base|chans|cov|live|state|hub|cb|post|hello|resume|suspend|lead|follow|schedule|wake|ping|watch|heard|changed|union|poll|apply|fail|want|enter|drop|to|stop|err|retry)$/;
 
 const common = {
   mangleProps: internal,

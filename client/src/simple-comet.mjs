@@ -98,7 +98,7 @@ export function subscribe(url, onReply, options) {
     if (!solo) hubs.set(key, hub);
   }
   sub.hub = hub;
-  hub.join(sub);
+  hub.enter(sub);
   listen();
   return handle;
 }
@@ -140,7 +140,7 @@ class Hub {
     this.resume();
   }
 
-  join(s) {
+  enter(s) {
     this.subs.add(s);
     this.changed();
   }
@@ -178,25 +178,27 @@ class Hub {
     this.bc = new BroadcastChannel(this.key);
     this.bc.onmessage = (e) => this.heard(e.data);
     this.hello();
-    // A steal is granted at once, and may not carry a signal.
+    this.queue();
+    this.watch();
+  }
+
+  // queue asks for the lock (or steals it). When this request ends (the
+  // lock released, stolen, or the request withdrawn) while it is still the
+  // current one, the hub follows and queues again.
+  queue(steal) {
     const lock = (this.lockCtl = new AbortController());
+    // A steal is granted at once, and may not carry a signal.
     navigator.locks
-      .request(this.key, this.stealing ? { steal: true } : { signal: lock.signal }, () => new Promise((res) => {
+      .request(this.key, steal ? { steal } : { signal: lock.signal }, () => new Promise((res) => {
         this.release = res;
         this.lead();
       }))
       .catch(() => {})
       .then(() => {
-        // The lock was released, stolen or withdrawn: follow, and queue
-        // again unless this hub is leaving.
+        if (this.lockCtl != lock) return;
         this.follow();
-        if (this.lockCtl == lock && this.up) {
-          this.up = 0;
-          this.resume();
-        }
+        if (this.up) this.queue();
       });
-    this.stealing = 0;
-    this.watch();
   }
 
   // suspend leaves the group for now (pagehide, last cancel): nothing held,
@@ -237,6 +239,7 @@ class Hub {
   }
 
   schedule(t) {
+    this.alive = Date.now();
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.poll(), t);
   }
@@ -267,13 +270,9 @@ class Hub {
       if (this.leading || document.visibilityState != "visible") return;
       if (this.pinged && Date.now() - this.pinged > PING_WAIT) {
         this.pinged = 0;
-        this.stealing = 1;
-        this.up = 0;
         const old = this.lockCtl;
-        this.lockCtl = 0;
+        this.queue(1);
         old.abort();
-        this.bc.close();
-        this.resume();
       } else if (Date.now() > this.quiet) this.ping();
     }, 1000);
   }
@@ -286,7 +285,10 @@ class Hub {
       this.peers.set(m.tab, m.w);
       return this.changed();
     }
-    if (t == "ping") return this.leading && this.post({ t: "pong" });
+    // A leader answers only while its poll moves: a tab that is frozen,
+    // or whose timers and fetches stopped, must be replaced even if its
+    // message handler still runs.
+    if (t == "ping") return this.leading && Date.now() - this.alive < this.timeout && this.post({ t: "pong" });
     // Everything else comes from a leader: one older than the newest seen
     // is stale (it was frozen and replaced) and ignored.
     if (m.e < this.seen) return;
@@ -332,7 +334,7 @@ class Hub {
     if (this.cid) q.set("client_id", this.cid);
     const ctl = (this.ctl = new AbortController());
     this.cur = u;
-    const t0 = Date.now();
+    const t0 = (this.alive = Date.now());
     let hung = 0, res, text, r;
     const dog = setTimeout(() => ctl.abort(hung = 1), this.timeout);
     try {
