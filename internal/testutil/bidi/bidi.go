@@ -13,6 +13,9 @@
 //	tab.Eval(t, "1 + 1", &n)           // the value goes through JSON.stringify
 //	tab.Close(t)
 //
+// The driver has no tests of its own: test/browser runs it (every Firefox
+// test of the project is there, in one package).
+//
 // A Browser serialises nothing itself: commands of several goroutines may
 // be in flight at once, each matched to its answer by id.
 package bidi
