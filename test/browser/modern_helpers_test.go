@@ -16,8 +16,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/simple-comet/simple-comet/internal/testbrowser"
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
 	"github.com/simple-comet/simple-comet/internal/testutil/bidi"
+	"github.com/simple-comet/simple-comet/internal/testutil/browser"
 )
 
 //go:embed testdata/modern.html
@@ -68,10 +69,10 @@ func (p *chromePage) navigate(t testing.TB, u string) {
 // chromium starts a headless Chromium whose every page is a new tab (the
 // first tab stays blank: closing it would close the browser).
 func chromium(t testing.TB) engine {
-	browser := testbrowser.Start(t)
+	b := browser.Start(t)
 	return engine{name: "chromium", open: func(t testing.TB, u string) page {
 		t.Helper()
-		ctx, cancel := chromedp.NewContext(browser)
+		ctx, cancel := chromedp.NewContext(b)
 		t.Cleanup(cancel)
 		p := &chromePage{ctx: ctx, cancel: cancel}
 		p.navigate(t, u)
@@ -283,7 +284,7 @@ func publishRange(t testing.TB, base string, chans []string, from, to int) {
 	t.Helper()
 	for i := from; i < to; i++ {
 		for _, ch := range chans {
-			publish(t, base, ch, fmt.Sprintf("%s-%d", ch, i))
+			api.Publish(t, base, ch, fmt.Sprintf("%s-%d", ch, i))
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
 )
 
 // The modern client's scenarios, written once for every engine: each
@@ -31,7 +32,7 @@ func scenarioTabsShareOnePoll(t *testing.T, e engine) {
 	s := startComet(t, "--enable-status", "--http-timeout=20")
 	comet := otherOrigin(t, s.Addr)
 	for _, ch := range []string{"a", "b", "c"} {
-		register(t, s.URL, ch, false)
+		api.Register(t, s.URL, ch)
 	}
 	base := serveModern(t, comet)
 	sets := [][]string{{"a"}, {"b", "c"}, {"a", "c"}}
@@ -89,7 +90,7 @@ func scenarioTabsShareOnePoll(t *testing.T, e engine) {
 func scenarioLeaderClosed(t *testing.T, e engine) {
 	s := startComet(t, "--enable-status")
 	comet := otherOrigin(t, s.Addr)
-	register(t, s.URL, "a", false)
+	api.Register(t, s.URL, "a")
 	base := serveModern(t, comet)
 	pages := make([]page, 3)
 	for i := range pages {
@@ -121,7 +122,7 @@ func scenarioLeaderClosed(t *testing.T, e engine) {
 func scenarioCancelEverywhere(t *testing.T, e engine) {
 	s := startComet(t, "--enable-status")
 	comet := otherOrigin(t, s.Addr)
-	register(t, s.URL, "a", false)
+	api.Register(t, s.URL, "a")
 	base := serveModern(t, comet)
 	pages := make([]page, 3)
 	for i := range pages {
@@ -169,7 +170,7 @@ func scenarioCancelEverywhere(t *testing.T, e engine) {
 func scenarioServerRestart(t *testing.T, e engine) {
 	s := startComet(t, "--enable-status")
 	comet := otherOrigin(t, s.Addr)
-	register(t, s.URL, "a", false)
+	api.Register(t, s.URL, "a")
 	base := serveModern(t, comet)
 	pages := make([]page, 2)
 	for i := range pages {
@@ -204,7 +205,7 @@ func scenarioServerRestart(t *testing.T, e engine) {
 		t.Error("server down: got no onError, want one per failed read")
 	}
 	s2 := startComet(t, "--enable-status", "--http-port="+port(t, s.Addr))
-	register(t, s2.URL, "a", false)
+	api.Register(t, s2.URL, "a")
 	publishRange(t, s2.URL, []string{"a"}, 2, 4)
 	for i, p := range pages {
 		waitLog(t, p, fmt.Sprintf("tab %d after the restart", i), "s", messages([]string{"a"}, 0, 4), 40*time.Second)
@@ -216,7 +217,7 @@ func scenarioServerRestart(t *testing.T, e engine) {
 // reported, retried with a backoff, and the tab resumes after it.
 func scenarioRetryAfter(t *testing.T, e engine) {
 	s := startComet(t, "--enable-status")
-	register(t, s.URL, "a", false)
+	api.Register(t, s.URL, "a")
 	target, _ := url.Parse(s.URL)
 	rp := httputil.NewSingleHostReverseProxy(target)
 	var failing, reads atomic.Int32
@@ -255,7 +256,7 @@ func scenarioRetryAfter(t *testing.T, e engine) {
 		t.Errorf("onError: got %+v, want status 503 code -5", errs)
 	}
 	failing.Store(0)
-	publish(t, s.URL, "a", "a-0")
+	api.Publish(t, s.URL, "a", "a-0")
 	waitLog(t, p, "after the 503s", "s", []string{"a:a-0"}, 40*time.Second)
 	var states []string
 	p.eval(t, "states.s", &states)
@@ -270,7 +271,7 @@ func scenarioRetryAfter(t *testing.T, e engine) {
 func scenarioSessionWithoutClient(t *testing.T, e engine) {
 	s := startComet(t, "--enable-status")
 	comet := otherOrigin(t, s.Addr)
-	register(t, s.URL, "private", true)
+	api.Register(t, s.URL, "private", "use_sessions", "1")
 	p := e.open(t, serveModern(t, comet)+"/")
 	p.eval(t, subscribeJS("s", jsonRead(comet, "private"), `{}`), nil)
 	time.Sleep(4 * time.Second)
@@ -287,9 +288,9 @@ func scenarioSessionWithoutClient(t *testing.T, e engine) {
 		t.Errorf("onError: got %+v, want code -2", errs)
 	}
 	// With the client id the same page reads it.
-	registerClient(t, s.URL, "c1")
+	api.RegisterClient(t, s.URL, "c1")
 	p.eval(t, subscribeJS("ok", jsonRead(comet, "private"), `"c1"`), nil)
-	publish(t, s.URL, "private", "p-0")
+	api.Publish(t, s.URL, "private", "p-0")
 	waitLog(t, p, "with client id", "ok", []string{"private:p-0"}, 15*time.Second)
 	if got := logOf(t, p, "s"); len(got) != 0 {
 		t.Errorf("without client id: got %q, want nothing", got)
@@ -301,7 +302,7 @@ func scenarioSessionWithoutClient(t *testing.T, e engine) {
 func scenarioNoSharing(t *testing.T, e engine) {
 	s := startComet(t, "--enable-status")
 	comet := otherOrigin(t, s.Addr)
-	register(t, s.URL, "a", false)
+	api.Register(t, s.URL, "a")
 	base := serveModern(t, comet)
 	pages := make([]page, 3)
 	for i := range pages {
@@ -321,7 +322,7 @@ func scenarioNoSharing(t *testing.T, e engine) {
 func scenarioBFCache(t *testing.T, e engine) {
 	s := startComet(t, "--enable-status")
 	comet := otherOrigin(t, s.Addr)
-	register(t, s.URL, "a", false)
+	api.Register(t, s.URL, "a")
 	base := serveModern(t, comet)
 	other := e.open(t, base+"/")
 	other.eval(t, subscribeJS("s", jsonRead(comet, "a"), `{timeout: 8000}`), nil)
@@ -364,7 +365,7 @@ func TestModernFrozenLeader(t *testing.T) {
 	e := chromium(t)
 	s := startComet(t, "--enable-status")
 	comet := otherOrigin(t, s.Addr)
-	register(t, s.URL, "a", false)
+	api.Register(t, s.URL, "a")
 	base := serveModern(t, comet)
 	const timeout = 4000
 	pages := make([]page, 2)
