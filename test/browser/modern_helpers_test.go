@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/simple-comet/simple-comet/client"
 	"github.com/simple-comet/simple-comet/internal/testutil/api"
 	"github.com/simple-comet/simple-comet/internal/testutil/bidi"
 	"github.com/simple-comet/simple-comet/internal/testutil/browser"
@@ -320,4 +322,33 @@ func subscribeJS(name, u, opts string) string {
 func hashFor(name, u string, opts any) string {
 	b, _ := json.Marshal([]any{name, u, opts})
 	return "#" + url.PathEscape(string(b))
+}
+
+// TestModernFilesServed: the server serves both modern builds as they are
+// embedded, as JavaScript, with the cache headers of the legacy client and
+// Access-Control-Allow-Origin: * (a page elsewhere may import the module).
+func TestModernFilesServed(t *testing.T) {
+	s := startComet(t)
+	legacy, err := http.Get(s.URL + "/simple-comet.min.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy.Body.Close()
+	for path, want := range map[string][]byte{"/simple-comet.mjs": client.Module, "/simple-comet.umd.js": client.UMD} {
+		resp, err := http.Get(s.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !bytes.Equal(got, want) {
+			t.Errorf("GET %s: got %d bytes, want the %d embedded", path, len(got), len(want))
+		}
+		h := resp.Header
+		if !strings.HasPrefix(h.Get("Content-Type"), "application/javascript") || h.Get("Access-Control-Allow-Origin") != "*" ||
+			h.Get("Cache-Control") != legacy.Header.Get("Cache-Control") {
+			t.Errorf("GET %s: got Content-Type %q, Access-Control-Allow-Origin %q, Cache-Control %q; want JavaScript, *, and %q as for the legacy client",
+				path, h.Get("Content-Type"), h.Get("Access-Control-Allow-Origin"), h.Get("Cache-Control"), legacy.Header.Get("Cache-Control"))
+		}
+	}
 }
