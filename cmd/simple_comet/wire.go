@@ -48,11 +48,14 @@ func wire(cfg config.Config, svc *comet.Service, hub *comet.Hub, lot *parking.Lo
 	assets := map[string]httpapi.Asset{
 		"/simple-comet.js":     {ContentType: "application/javascript; charset=utf-8", Body: client.Source, CacheControl: assetCache},
 		"/simple-comet.min.js": {ContentType: "application/javascript; charset=utf-8", Body: client.Minified, CacheControl: assetCache},
+		"/simple-comet.mjs":    {ContentType: "application/javascript; charset=utf-8", Body: client.Module, CacheControl: assetCache, AnyOrigin: true},
+		"/simple-comet.umd.js": {ContentType: "application/javascript; charset=utf-8", Body: client.UMD, CacheControl: assetCache, AnyOrigin: true},
 	}
 	if cfg.EnableDemo {
 		for _, p := range demo.Paths {
 			assets[p] = httpapi.Asset{ContentType: "text/html; charset=utf-8", Body: demo.Page}
 		}
+		assets[demo.LegacyPath] = httpapi.Asset{ContentType: "text/html; charset=utf-8", Body: demo.Legacy}
 	}
 	var obs observers
 	var starts, stops []func()

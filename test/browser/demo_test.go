@@ -18,9 +18,15 @@ import (
 // docs/demo.png. The normal test run leaves docs/ alone.
 var screenshots = flag.Bool("screenshots", false, "write docs/demo.png from TestDemo")
 
-// TestDemo: with --enable-demo, two visitors of /demo/ chat through the
-// server; what one sends shows up for the other, and both see who joined.
-func TestDemo(t *testing.T) {
+// TestDemo: with --enable-demo, two visitors of /demo/ (the modern client,
+// the two tabs sharing one poll) chat through the server; what one sends
+// shows up for the other, and both see who joined.
+func TestDemo(t *testing.T) { demoChat(t, "/demo/") }
+
+// TestDemoLegacy: the same chat on the legacy client's page.
+func TestDemoLegacy(t *testing.T) { demoChat(t, "/demo/legacy.html") }
+
+func demoChat(t *testing.T, path string) {
 	s := startComet(t, "--enable-demo")
 	alice := browser.Start(t)
 	bob := browser.Tab(t, alice)
@@ -28,7 +34,7 @@ func TestDemo(t *testing.T) {
 		t.Helper()
 		if err := chromedp.Do(tab,
 			chromedp.EmulateViewport(960, 560),
-			chromedp.Navigate(s.URL+"/demo/#"+name),
+			chromedp.Navigate(s.URL+path+"#"+name),
 		); err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +68,7 @@ func TestDemo(t *testing.T) {
 	waitFor(t, alice, chat, want, wait)
 	waitFor(t, alice, `document.getElementById("events").textContent.indexOf("bob joined") >= 0`, "true", wait)
 
-	if *screenshots {
+	if *screenshots && path == "/demo/" {
 		png, err := chromedp.Run(alice, chromedp.CaptureScreenshot())
 		if err != nil {
 			t.Fatal(err)

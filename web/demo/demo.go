@@ -1,5 +1,6 @@
-// Package demo holds the demo page: a live chat on two channels, read with
-// the JavaScript client in one subscription. cmd/simple_comet serves it
+// Package demo holds the demo pages: a live chat on two channels, read in
+// one subscription, with the modern client (index.html, every tab sharing
+// one poll) and with the legacy 1 KB client (legacy.html). cmd/simple_comet serves it
 // under /demo/ only with --enable-demo. The page is static; it registers
 // its channels and publishes through the server's own API.
 package demo
@@ -13,3 +14,11 @@ var Page []byte
 
 // Paths the page is served at.
 var Paths = []string{"/demo/", "/demo/index.html"}
+
+// Legacy is the same chat with the legacy client, served at LegacyPath.
+//
+//go:embed legacy.html
+var Legacy []byte
+
+// LegacyPath is where Legacy is served.
+const LegacyPath = "/demo/legacy.html"
