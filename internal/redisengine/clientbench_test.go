@@ -145,7 +145,7 @@ func BenchmarkClient(b *testing.B) {
 		}
 		content := string(make([]byte, 100))
 		publish := func() int64 {
-			id, err := c.run(ctx, scriptPublish, []string{prefix, "0", chans[0], content})
+			id, err := c.run(ctx, scriptPublish, []string{prefix, "0", chans[0], content, "0"})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -158,7 +158,7 @@ func BenchmarkClient(b *testing.B) {
 		}
 		for _, ch := range chans {
 			for range 10 {
-				if _, err := c.run(ctx, scriptPublish, []string{prefix, "0", ch, content}); err != nil {
+				if _, err := c.run(ctx, scriptPublish, []string{prefix, "0", ch, content, "0"}); err != nil {
 					b.Fatal(err)
 				}
 			}
