@@ -163,7 +163,7 @@ func BenchmarkClient(b *testing.B) {
 				}
 			}
 		}
-		readArgs := append([]string{prefix, "0", "0", "0", "", strconv.FormatInt(since, 10)}, chans...)
+		readArgs := append([]string{prefix, "0", "0", "0", "", strconv.FormatInt(since, 10), "0"}, chans...)
 		read := func() {
 			n, err := c.run(ctx, scriptRead, readArgs)
 			if err != nil {

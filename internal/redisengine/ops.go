@@ -103,8 +103,9 @@ func (e *Engine) DeleteClient(ctx context.Context, id string) (bool, error) {
 
 // Read implements comet.Engine.
 func (e *Engine) Read(ctx context.Context, q comet.ReadQuery) (comet.ReadResult, error) {
-	args := make([]any, 0, 5+len(q.Channels))
-	args = append(args, ms(e.opts.ChannelTimeout), ms(e.opts.SessionTimeout), flag(q.HasClient), q.ClientID, strconv.FormatInt(max(q.Since, 0), 10))
+	args := make([]any, 0, 6+len(q.Channels))
+	args = append(args, ms(e.opts.ChannelTimeout), ms(e.opts.SessionTimeout), flag(q.HasClient), q.ClientID,
+		strconv.FormatInt(max(q.Since, 0), 10), strconv.FormatInt(e.watermark.Load(), 10))
 	for _, c := range q.Channels {
 		args = append(args, c)
 	}

@@ -4,6 +4,9 @@
 // so that a restart on the same port and directory keeps every acknowledged
 // write, as the deployment docs ask of production.
 //
+// StartGroup (sentinel.go) starts a primary, two replicas and three
+// Sentinels, for the failover tests.
+//
 // A test whose redis-server is missing is skipped with a loud message, or
 // fails when the environment variable CI=true. The server is stopped (by
 // pid) when the test ends. A Server is used by one test goroutine at a time.

@@ -67,25 +67,3 @@ func TestTwoServersGetDifferentPorts(t *testing.T) {
 		t.Fatalf("got ports %d and %d, want two different ports below 32768", a.Port, b.Port)
 	}
 }
-
-func TestGroupPromotesAReplicaWhenThePrimaryDies(t *testing.T) {
-	g := StartGroup(t)
-	first := g.Primary()
-	if first != g.Servers[0] {
-		t.Fatalf("got primary %v, want the first server %s", first, g.Servers[0].Addr)
-	}
-	if got := do(t, first.Addr, "SET k v"); got != "+OK" {
-		t.Fatalf("got %q, want +OK", got)
-	}
-	if got := do(t, first.Addr, "WAIT 2 5000"); got != ":2" {
-		t.Fatalf("got %q, want :2 (both replicas confirm)", got)
-	}
-	first.Kill()
-	p := g.WaitPromoted(first, 30*time.Second)
-	if got := do(t, p.Addr, "GET k"); got != "v" {
-		t.Fatalf("got %q on the promoted replica, want v", got)
-	}
-	if !strings.HasPrefix(g.URL(), "redis+sentinel://127.0.0.1:") || !strings.HasSuffix(g.URL(), "/"+MasterName+"/0") {
-		t.Fatalf("got URL %q, want redis+sentinel://HOSTS/%s/0", g.URL(), MasterName)
-	}
-}

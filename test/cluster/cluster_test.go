@@ -1,7 +1,10 @@
 // Package cluster tests several simple_comet nodes sharing one real
 // redis-server: messages published on any node reach subscribers on every
 // node exactly once and in order, and a Redis crash loses no acknowledged
-// message and brings no node down. A heavy package: run with -p 1.
+// message and brings no node down. With a primary, two replicas and three
+// Sentinels (redis+sentinel:// and --redis-wait-replicas=1), the loss of
+// the primary loses no acknowledged message either. A heavy package: run
+// with -p 1.
 package cluster
 
 import (
