@@ -58,7 +58,7 @@ func TestParseSentinelURL(t *testing.T) {
 }
 
 // replicated starts a primary and one replica in sync with it.
-func replicated(t *testing.T) (primary, replica *testredis.Server) {
+func replicated(t testing.TB) (primary, replica *testredis.Server) {
 	t.Helper()
 	primary = testredis.Start(t)
 	replica = testredis.StartReplica(t, primary)
