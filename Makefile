@@ -44,4 +44,4 @@ client:
 # Rewrite docs/demo.png from the demo page in headless Chromium.
 screenshots:
 	$(GO) test -count=1 -run '^TestDemo$$' ./test/browser -args -screenshots
-	$(GO) run ./internal/tools/statusshot -out docs/status.png
+	$(GO) run ./tools/statusshot -out docs/status.png

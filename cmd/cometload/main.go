@@ -8,6 +8,12 @@
 //
 // "cometload child-held ..." is the client process the held scenario forks
 // for every 9,000 connections (the open-files limit is per process).
+//
+// Every scenario is bounded in count and in time. Each simulated client is
+// one goroutine owning one keep-alive TCP connection (a minimal HTTP/1.1
+// client, so that source addresses can be chosen and the client stays
+// cheap); results are merged under a mutex or after the goroutines end. The
+// server's CPU and memory are read from /proc.
 package main
 
 import (
@@ -17,8 +23,6 @@ import (
 	"os"
 	"strconv"
 	"time"
-
-	"github.com/simple-comet/simple-comet/internal/load"
 )
 
 func main() {
@@ -27,7 +31,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "child-held" {
-		if err := load.HeldChild(args[1:], os.Stdin, stdout); err != nil {
+		if err := HeldChild(args[1:], os.Stdin, stdout); err != nil {
 			fmt.Fprintln(stderr, "cometload:", err)
 			return 1
 		}
@@ -70,12 +74,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	proto, err := load.NewProtocol(*server)
+	proto, err := NewProtocol(*server)
 	if err != nil {
 		fmt.Fprintln(stderr, "cometload:", err)
 		return 2
 	}
-	roots, err := load.ParsePids(*pids)
+	roots, err := ParsePids(*pids)
 	if err != nil {
 		fmt.Fprintln(stderr, "cometload:", err)
 		return 2
@@ -83,15 +87,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *label == "" {
 		*label = *server
 	}
-	e := &load.Env{
-		Proto: proto, Addr: *addr, Label: *label, Procs: load.Procs{Roots: roots},
+	e := &Env{
+		Proto: proto, Addr: *addr, Label: *label, Procs: Procs{Roots: roots},
 		Prefix:    "b" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-",
 		DebugAddr: *debugAddr, Log: stderr, Run: *runNo, ProfileDir: *profDir,
 	}
 	for i := range *sources {
 		e.Sources = append(e.Sources, fmt.Sprintf("127.0.0.%d", 2+i))
 	}
-	var res *load.Result
+	var res *Result
 	switch *scenario {
 	case "held":
 		self, err := os.Executable()
@@ -99,16 +103,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "cometload:", err)
 			return 1
 		}
-		res = load.Held(e, load.HeldOptions{N: *n, Distinct: *distinct, PerProcess: *perProcess, HangUp: *hangUp, Self: self})
+		res = Held(e, HeldOptions{N: *n, Distinct: *distinct, PerProcess: *perProcess, HangUp: *hangUp, Self: self})
 	case "fanout":
-		res = load.Fanout(e, "fanout", load.FanoutOptions{Subscribers: *subs, Messages: *messages, Rate: *rate, Size: *size})
+		res = Fanout(e, "fanout", FanoutOptions{Subscribers: *subs, Messages: *messages, Rate: *rate, Size: *size})
 	case "churn":
-		res = load.Fanout(e, "churn", load.FanoutOptions{Subscribers: *subs, Messages: *messages, Rate: *rate, Size: *size, Churners: *churners, ChurnHold: *churnHold})
+		res = Fanout(e, "churn", FanoutOptions{Subscribers: *subs, Messages: *messages, Rate: *rate, Size: *size, Churners: *churners, ChurnHold: *churnHold})
 	case "soak":
 		d := min(*duration, 30*time.Minute)
-		res = load.Fanout(e, "soak", load.FanoutOptions{Subscribers: *subs, Messages: max(1, int(d.Seconds()**rate)), Rate: *rate, Size: *size, Churners: *churners, ChurnHold: *churnHold, SampleEvery: *every})
+		res = Fanout(e, "soak", FanoutOptions{Subscribers: *subs, Messages: max(1, int(d.Seconds()**rate)), Rate: *rate, Size: *size, Churners: *churners, ChurnHold: *churnHold, SampleEvery: *every})
 	case "publish":
-		res = load.Publish(e, load.PublishOptions{Publishers: *publishers, Count: *count, Duration: min(*duration, 10*time.Minute), Channels: *channels, Size: *size})
+		res = Publish(e, PublishOptions{Publishers: *publishers, Count: *count, Duration: min(*duration, 10*time.Minute), Channels: *channels, Size: *size})
 	default:
 		fmt.Fprintf(stderr, "cometload: unknown scenario %q\n", *scenario)
 		return 2
@@ -125,14 +129,14 @@ func summarize(files []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(files); err != nil {
 		return 2
 	}
-	var all []load.Result
+	var all []Result
 	for _, f := range fs.Args() {
 		fh, err := os.Open(f)
 		if err != nil {
 			fmt.Fprintln(stderr, "cometload:", err)
 			return 1
 		}
-		rs, err := load.ReadResults(fh)
+		rs, err := ReadResults(fh)
 		fh.Close()
 		if err != nil {
 			fmt.Fprintf(stderr, "cometload: %s: %v\n", f, err)
@@ -140,6 +144,6 @@ func summarize(files []string, stdout, stderr io.Writer) int {
 		}
 		all = append(all, rs...)
 	}
-	load.Summarize(all, *base, stdout)
+	Summarize(all, *base, stdout)
 	return 0
 }

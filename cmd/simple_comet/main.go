@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/simple-comet/simple-comet/internal/comet"
 	"github.com/simple-comet/simple-comet/internal/config"
+	"github.com/simple-comet/simple-comet/internal/h1"
 	"github.com/simple-comet/simple-comet/internal/httpapi"
 	"github.com/simple-comet/simple-comet/internal/logging"
 	"github.com/simple-comet/simple-comet/internal/parking"
@@ -73,24 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	svc := comet.NewService(engine, hub, cfg.HTTPTimeout, keep)
 	started := time.Now()
 
-	var lot *parking.Lot
-	if cfg.LeanPolls {
-		if lot, err = parking.New(parking.Options{
-			Workers: max(4, 2*runtime.GOMAXPROCS(0)), IdleTimeout: cfg.HTTPTimeout,
-			FirstTimeout: min(cfg.RequestTimeout, cfg.HTTPTimeout),
-			// The embedded engine never blocks: its requests are served on
-			// the Lot's event loop. Redis calls wait for the network, so
-			// they run on the workers.
-			Inline:  cfg.RedisURL == "",
-			Loops:   runtime.GOMAXPROCS(0),
-			IOUring: cfg.IOUring,
-		}); err != nil {
-			log.Warn("cannot park held polls; holding them in net/http", "err", err)
-			lot = nil
-		} else if on, err := lot.IOUring(); cfg.IOUring && !on {
-			log.Info("io_uring is not available here: answers are written one by one", "err", err)
-		}
-	}
+	lot := startLot(cfg, log)
 	app, err := wire(cfg, svc, hub, lot, log, started, m)
 	if err != nil {
 		log.Error("cannot start", "err", err)
@@ -99,7 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if lot != nil {
 		// Re-polls on kept-alive parked connections are served without
 		// going back through net/http.
-		lot.SetServer(&httpapi.Native{Handler: app.handler, MaxHeaderBytes: cfg.MaxHeaderBytes})
+		lot.SetServer(app.native)
 	}
 	srv := httpapi.NewServer(app.handler, httpapi.ServerOptions{
 		HTTPTimeout:    cfg.HTTPTimeout,
@@ -127,7 +112,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		serving.Add(1)
 		go func() {
 			defer serving.Done()
-			if err := srv.Serve(ll); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			// Requests that do not arrive in time are answered 408.
+			if err := srv.Serve(h1.TimeoutListener(ll)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- err
 			}
 		}()
@@ -166,6 +152,38 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log.Info("stopped")
 	return status
+}
+
+// startLot starts the lean transport (parking) when cfg asks for it, or
+// returns nil: then net/http holds every connection. Where there is no
+// lean transport (not Linux) the server says so once, and goes on.
+func startLot(cfg config.Config, log *slog.Logger) *parking.Lot {
+	if !cfg.LeanPolls {
+		return nil
+	}
+	lot, err := parking.New(parking.Options{
+		Workers: max(4, 2*runtime.GOMAXPROCS(0)), IdleTimeout: cfg.HTTPTimeout,
+		FirstTimeout: min(cfg.RequestTimeout, cfg.HTTPTimeout),
+		// The embedded engine never blocks: its requests are served on
+		// the Lot's event loop. Redis calls wait for the network, so they
+		// run on the workers.
+		Inline:  cfg.RedisURL == "",
+		Loops:   runtime.GOMAXPROCS(0),
+		IOUring: cfg.IOUring,
+		Logger:  log,
+	})
+	switch {
+	case errors.Is(err, errors.ErrUnsupported):
+		log.Info("--lean-polls and --io-uring are not available on "+runtime.GOOS+": every connection is held in net/http", "err", err)
+		return nil
+	case err != nil:
+		log.Warn("cannot park held polls; holding them in net/http", "err", err)
+		return nil
+	}
+	if on, err := lot.IOUring(); cfg.IOUring && !on {
+		log.Info("io_uring is not available here: answers are written one by one", "err", err)
+	}
+	return lot
 }
 
 // listen opens the TCP listener (unless only a Unix socket was asked for)

@@ -12,6 +12,7 @@ import (
 	"github.com/simple-comet/simple-comet/client"
 	"github.com/simple-comet/simple-comet/internal/comet"
 	"github.com/simple-comet/simple-comet/internal/config"
+	"github.com/simple-comet/simple-comet/internal/h1"
 	"github.com/simple-comet/simple-comet/internal/httpapi"
 	"github.com/simple-comet/simple-comet/internal/livestatus"
 	"github.com/simple-comet/simple-comet/internal/metrics"
@@ -25,6 +26,7 @@ import (
 // after the HTTP server has drained.
 type app struct {
 	handler http.Handler
+	native  *h1.Native // serves the requests the parking Lot reads
 	start   func()
 	stop    func()
 }
@@ -88,6 +90,11 @@ func wire(cfg config.Config, svc *comet.Service, hub *comet.Hub, lot *parking.Lo
 	if len(obs) > 0 {
 		opts.Observer = obs
 	}
+	if cfg.AccessLog {
+		alog := httpapi.NewAccessLog(log)
+		opts.AccessLog = alog
+		stops = append(stops, alog.Close) // after the HTTP server has drained
+	}
 	if m != nil && cfg.MetricsAddr == "" {
 		opts.Metrics = m.Handler()
 	}
@@ -99,12 +106,9 @@ func wire(cfg config.Config, svc *comet.Service, hub *comet.Hub, lot *parking.Lo
 		}
 		starts, stops = append(starts, start), append(stops, stop)
 	}
-	var h http.Handler = api
-	if cfg.AccessLog {
-		h = httpapi.AccessLog(h, log)
-	}
 	return &app{
-		handler: h,
+		handler: api,
+		native:  &h1.Native{Handler: api, Fast: api, MaxHeaderBytes: cfg.MaxHeaderBytes, Logger: log},
 		start: func() {
 			for _, f := range starts {
 				f()
@@ -120,23 +124,13 @@ func wire(cfg config.Config, svc *comet.Service, hub *comet.Hub, lot *parking.Lo
 
 // serveMetrics listens on addr (now, so that a bad address fails before
 // the server runs) and serves only /metrics there, with the secret when
-// one is set.
+// one is set (answered as on the API address).
 func serveMetrics(addr string, api *httpapi.Handler, metrics http.Handler, log *slog.Logger) (start, stop func(), err error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, nil, err
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
-		if !api.Authorized(r) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusForbidden)
-			w.Write([]byte(`{"return_code":-4,"error_message":"Not authorised"}`))
-			return
-		}
-		metrics.ServeHTTP(w, r)
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
+	srv := &http.Server{Handler: api.ServeMetrics(metrics), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
 	done := make(chan struct{})
 	start = func() {
 		// Not "listening on": that line names the API address.

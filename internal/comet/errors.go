@@ -7,21 +7,26 @@ import "errors"
 // from an engine means the engine could not be reached or failed, and is
 // answered as temporarily unavailable.
 var (
-	// ErrChannelExists: registering a channel that is already registered.
+	// ErrChannelExists is returned when registering a channel that is
+	// already registered.
 	ErrChannelExists = errors.New("channel already exists")
-	// ErrClientExists: registering a client id that is already registered.
+	// ErrClientExists is returned when registering a client id that is
+	// already registered.
 	ErrClientExists = errors.New("client already exists")
-	// ErrNoChannel: publishing to a channel that does not exist.
+	// ErrNoChannel is returned when publishing to a channel that does not
+	// exist.
 	ErrNoChannel = errors.New("nonexistent channel")
-	// ErrNoValidChannels: a read in which no channel is readable.
+	// ErrNoValidChannels is returned for a read in which no channel is
+	// readable.
 	ErrNoValidChannels = errors.New("no valid channels")
-	// ErrUnknownClient: a read with a client id that is not registered or
-	// has expired.
+	// ErrUnknownClient is returned for a read with a client id that is not
+	// registered or has expired.
 	ErrUnknownClient = errors.New("unknown client")
-	// ErrCapacity: a capacity limit (channels, clients, held polls) is reached.
+	// ErrCapacity means a capacity limit (channels, clients, held polls)
+	// is reached.
 	ErrCapacity = errors.New("capacity limit reached")
-	// ErrUnavailable: the engine cannot be reached.
+	// ErrUnavailable means the engine cannot be reached.
 	ErrUnavailable = errors.New("engine unavailable")
-	// ErrClosed: the engine or hub has been shut down.
+	// ErrClosed means the engine or hub has been shut down.
 	ErrClosed = errors.New("shut down")
 )

@@ -29,8 +29,8 @@ func (r WakeReason) String() string {
 }
 
 // Poll is one held read: a small value owned by the Hub from Add to Remove.
-// It carries only what waking needs, so that a transport other than a
-// goroutine per request can hold it later.
+// It carries only what waking needs, so that any transport can hold it (a
+// Hold has one inside).
 type Poll struct {
 	channels  []string
 	clientID  string

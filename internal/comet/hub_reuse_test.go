@@ -10,17 +10,18 @@ func TestHubRemoveLetsPollBeReused(t *testing.T) {
 	h := NewHub(0)
 	woke := make(chan struct{}, 1)
 	w := WakeFunc(func(WakeReason) { woke <- struct{}{} })
-	var hold Hold
+	var p Poll
 	for range 500 {
-		initHold(&hold, ReadQuery{Channels: []string{"a", "b", "c"}}, w)
-		if err := h.Add(hold.Poll); err != nil {
+		initPoll(&p, []string{"a", "b", "c"}, "", false)
+		p.fn = w
+		if err := h.Add(&p); err != nil {
 			t.Fatal(err)
 		}
 		done := make(chan struct{})
 		go func() { h.Notify("b", WakeMessage); close(done) }()
 		<-woke
-		h.Remove(hold.Poll)
-		hold = Hold{} // reused at once
+		h.Remove(&p)
+		p = Poll{} // reused at once
 		<-done
 	}
 	if h.Held() != 0 || h.Watched() != 0 {

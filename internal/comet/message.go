@@ -1,9 +1,6 @@
 package comet
 
-import (
-	"sync"
-	"time"
-)
+import "time"
 
 // Message is one published message. ID is unique and strictly increasing
 // across the whole server (every channel, every node sharing an engine).
@@ -28,30 +25,4 @@ func NextID(last int64, now time.Time) int64 {
 		return t
 	}
 	return last + 1
-}
-
-// IDClock issues ids by NextID. The zero value is not ready: use NewIDClock.
-type IDClock struct {
-	mu   sync.Mutex
-	last int64
-}
-
-// NewIDClock returns a clock whose newest id is TimeID(start).
-func NewIDClock(start time.Time) *IDClock { return &IDClock{last: TimeID(start)} }
-
-// Next issues a new id. Callers that need the id and the append to be one
-// step hold their own lock around it.
-func (c *IDClock) Next(now time.Time) int64 {
-	c.mu.Lock()
-	c.last = NextID(c.last, now)
-	id := c.last
-	c.mu.Unlock()
-	return id
-}
-
-// Last is the newest id issued (or the start reading).
-func (c *IDClock) Last() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.last
 }

@@ -2,30 +2,32 @@ package comet
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 )
 
-// Service is the read-or-hold logic, written once for every engine: answer
-// at once when there is something new, otherwise hold the read in the Hub
-// until a message, a deletion, the hold timeout, shutdown or an engine fault.
+// Service is the read-or-hold logic, written once for every engine and
+// every transport: answer at once when there is something new, otherwise
+// hold the read (a Hold) in the Hub until a message, a deletion, the hold
+// timeout (one Expiry for every hold), shutdown or an engine fault.
 type Service struct {
 	Engine Engine
 	Hub    *Hub
-	// Hold is how long a read is held at most (--http-timeout).
-	Hold time.Duration
+	// HoldTimeout is how long a read is held at most (--http-timeout),
+	// give or take HoldSlack; set by NewService.
+	HoldTimeout time.Duration
 
-	stop chan struct{}
-	done sync.WaitGroup
-	once sync.Once
+	expiry *Expiry // times out every hold
+	stop   chan struct{}
+	done   sync.WaitGroup
+	once   sync.Once
 }
 
 // NewService wires an engine and a hub. keepAlive is how often the channels
 // and clients of held polls are touched so they do not expire while held
 // (0: never); the loop runs until Close.
 func NewService(e Engine, h *Hub, hold, keepAlive time.Duration) *Service {
-	s := &Service{Engine: e, Hub: h, Hold: hold, stop: make(chan struct{})}
+	s := &Service{Engine: e, Hub: h, HoldTimeout: hold, expiry: NewExpiry(hold, HoldSlack(hold)), stop: make(chan struct{})}
 	if keepAlive > 0 {
 		s.done.Add(1)
 		go s.keepAlive(keepAlive)
@@ -94,167 +96,43 @@ func (s *Service) Close() {
 }
 
 // Read answers q: at once when a readable channel has a message newer than
-// Since, otherwise after holding it. The reason says what ended the hold
-// (WakeNone when it was never held). When ctx ends during the hold (the
-// client left) it returns WakeGone and ctx's error, and nothing should be
-// written. Errors before the hold are the engine's (kinds of this package)
-// or ErrCapacity when too many polls are held.
+// Since, otherwise after holding it (Begin, then waiting on this
+// goroutine). The reason says what ended the hold (WakeNone when it was
+// never held). When ctx ends during the hold (the client left) it returns
+// WakeGone and ctx's error, and nothing should be written. Errors before
+// the hold are the engine's (kinds of this package) or ErrCapacity when
+// too many polls are held.
 func (s *Service) Read(ctx context.Context, q ReadQuery) (ReadResult, WakeReason, error) {
-	h, res, err := s.Begin(ctx, q, nil)
-	if h == nil {
-		return res, WakeNone, err
+	h := new(Hold)
+	woken := make(chanWaker, 1)
+	switch out, err := s.Begin(ctx, h, q, woken); out {
+	case Failed:
+		return ReadResult{}, WakeNone, err
+	case Waiting:
+		if !h.Await() {
+			select {
+			case <-ctx.Done():
+				s.Cancel(h)
+				return ReadResult{}, WakeGone, ctx.Err()
+			case <-woken:
+			}
+		}
 	}
-	if h.done {
-		return h.first, h.reason, nil
-	}
-	defer s.Hub.Remove(h.Poll)
-	timer := time.NewTimer(s.Hold)
-	defer timer.Stop()
-	var reason WakeReason
-	select {
-	case <-ctx.Done():
-		return ReadResult{}, WakeGone, ctx.Err()
-	case <-timer.C:
-		reason = WakeTimeout
-	case reason = <-h.Poll.Wake():
-	}
-	res, reason = s.Finish(ctx, h, reason)
+	res, reason := s.Finish(ctx, h)
 	if ctx.Err() != nil {
 		return ReadResult{}, WakeGone, ctx.Err()
 	}
 	return res, reason, nil
 }
 
-// Hold is a read in progress: registered in the Hub, waiting for a wake.
-type Hold struct {
-	Poll   *Poll
-	poll   Poll // what Poll points to
-	q      ReadQuery
-	first  ReadResult // the view taken when the hold began
-	done   bool       // answered while beginning (first is the answer)
-	reason WakeReason
-}
+// chanWaker wakes a goroutine that waits on it.
+type chanWaker chan WakeReason
 
-// Begin is the first half of Read, for callers that wait on their own
-// terms. It returns (nil, res, err) when the read is answered at once (res
-// holds messages) or fails. Otherwise it returns a Hold whose poll is
-// registered in the Hub (watch first, then read, so a publish in between is
-// not missed): the caller waits for a wake (on Poll.Wake(), or through wake
-// when not nil: see NewPollFunc) or its own timeout, then calls Finish, or
-// Cancel when the client left. A Hold with done set needs no waiting: its
-// answer is ready (Finish returns it).
-func (s *Service) Begin(ctx context.Context, q ReadQuery, wake Waker) (*Hold, ReadResult, error) {
-	return s.BeginIn(ctx, new(Hold), q, wake)
-}
-
-// BeginIn is Begin with the hold in h: storage of the caller's (a field of
-// its own value, say), which it may use again for another read once this
-// one is finished or cancelled and no wake can reach it any more (the Hub
-// lets go of a poll in Cancel and Finish; a Waker's own timers are the
-// caller's). The hold returned, if any, is h.
-func (s *Service) BeginIn(ctx context.Context, h *Hold, q ReadQuery, wake Waker) (*Hold, ReadResult, error) {
-	// The usual case takes one read: watch every channel asked for, then
-	// read. When the read has messages, fails, or leaves out a channel
-	// (missing, or not readable without a client), the poll is dropped and
-	// beginSlow decides.
-	initHold(h, q, wake)
-	p := h.Poll
-	if s.Hub.Add(p) != nil {
-		return s.beginSlow(ctx, h, q, wake) // closed or full: read first
+func (c chanWaker) Wake(r WakeReason) {
+	select {
+	case c <- r:
+	default: // told already
 	}
-	res, err := s.Engine.Read(ctx, q)
-	if err != nil || res.HasMessages() {
-		s.Hub.Remove(p)
-		return nil, res, err
-	}
-	if len(res.Channels) != len(q.Channels) {
-		s.Hub.Remove(p)
-		return s.beginSlow(ctx, h, q, wake)
-	}
-	h.q.Since, h.first = res.Since, res
-	return h, res, nil
-}
-
-// initHold makes h a new hold for q whose poll, inside it (one allocation
-// for both), watches q's channels and wakes through wake, or its Wake
-// channel when wake is nil.
-func initHold(h *Hold, q ReadQuery, wake Waker) {
-	*h = Hold{q: q}
-	h.Poll = initPoll(&h.poll, q.Channels, q.ClientID, q.HasClient)
-	if wake != nil {
-		h.poll.fn = wake
-	} else {
-		h.poll.wake = make(chan WakeReason, 1)
-	}
-}
-
-// beginSlow reads first, then watches the channels the read returned and
-// reads again (so a publish in between is not missed). h is not in the
-// Hub.
-func (s *Service) beginSlow(ctx context.Context, h *Hold, q ReadQuery, wake Waker) (*Hold, ReadResult, error) {
-	res, err := s.Engine.Read(ctx, q)
-	if err != nil || res.HasMessages() {
-		return nil, res, err
-	}
-	q.Channels = readable(q.Channels, res)
-	q.Since = res.Since
-	initHold(h, q, wake)
-	h.first = res
-	p := h.Poll
-	if err := s.Hub.Add(p); err != nil {
-		if errors.Is(err, ErrClosed) {
-			h.done, h.reason = true, WakeShutdown
-			return h, res, nil
-		}
-		return nil, ReadResult{}, err
-	}
-	res2, err := s.Engine.Read(ctx, q)
-	switch {
-	case err != nil:
-		s.Hub.Remove(p)
-		h.first, h.done, h.reason = s.emptyView(res), true, WakeEngineDown
-	case res2.HasMessages():
-		s.Hub.Remove(p)
-		h.first, h.done, h.reason = res2, true, WakeNone
-	default:
-		h.first.LastID = max(h.first.LastID, res2.LastID)
-	}
-	return h, h.first, nil
-}
-
-// Since is the since the hold reads from (after clamping).
-func (h *Hold) Since() int64 { return h.q.Since }
-
-// Channels are the channels the hold watches.
-func (h *Hold) Channels() []string { return h.q.Channels }
-
-// Client is the reader's client id, if one was given.
-func (h *Hold) Client() (string, bool) { return h.q.ClientID, h.q.HasClient }
-
-// Done reports whether the hold was answered while it began: Finish
-// returns that answer without waiting.
-func (h *Hold) Done() bool { return h.done }
-
-// Cancel forgets a hold whose client left.
-func (s *Service) Cancel(h *Hold) { s.Hub.Remove(h.Poll) }
-
-// Finish ends a hold woken for reason: it leaves the Hub and takes the read
-// that answers it (an empty view when the engine cannot be read).
-func (s *Service) Finish(ctx context.Context, h *Hold, reason WakeReason) (ReadResult, WakeReason) {
-	if h.done {
-		return h.first, h.reason
-	}
-	s.Hub.Remove(h.Poll)
-	res, err := s.Engine.Read(ctx, h.q)
-	if err != nil {
-		if errors.Is(err, ErrNoValidChannels) || errors.Is(err, ErrUnknownClient) {
-			// Every channel went away (or the client expired meanwhile): the
-			// poll is answered with what is left, which is nothing.
-			return ReadResult{Since: h.first.Since, LastID: h.first.LastID}, reason
-		}
-		return s.emptyView(h.first), WakeEngineDown
-	}
-	return res, reason
 }
 
 // readable lists the channels a read returned: the ones the hold watches.

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -82,17 +81,7 @@ func Default() Config {
 	}
 }
 
-// defaultMaxConnections is the open-files hard limit less 1000 (for the
-// listeners, Redis, logs), at least 100.
-func defaultMaxConnections() int {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Max > 1<<30 {
-		return 100000
-	}
-	return max(int(rl.Max)-1000, 100)
-}
-
-// Validate reports every problem with c, one per line.
+// Validate reports every problem with c in one error, joined by "; ".
 func (c *Config) Validate() error {
 	var errs []string
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }

@@ -45,6 +45,9 @@ var (
 	errForbidden        = &apiError{codeForbidden, "Not authorised"}
 	errConnections      = &apiError{codeUnavailable, "Too many connections"}
 	errUnavailable      = &apiError{codeUnavailable, "Temporarily unavailable"}
+	// errRequestTimeout has no return code: a request that did not arrive
+	// whole in time is answered 408 in plain text (requestTimedOut).
+	errRequestTimeout = &apiError{0, "Request Timeout"}
 )
 
 // kinds maps the domain's error kinds to return codes, first match wins.

@@ -3,10 +3,10 @@ package httpapi
 import (
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/simple-comet/simple-comet/internal/h1"
 	"github.com/simple-comet/simple-comet/internal/parking"
 )
 
@@ -16,140 +16,117 @@ import (
 // succeed straight from the parsed request, without the handler's
 // ResponseWriter, router and header maps: a read is begun and parked (or
 // answered at once), a publish is stored and answered with bytes written
-// here (the same bytes as the general path: FuzzFastPublish and
-// FuzzFastRead compare them). Anything else, and any request that would
+// through the same reply table and h1 (the same bytes as the general path:
+// FuzzFastPublish and FuzzFastRead compare them). Anything else, and any request that would
 // fail before it reaches the engine, is left to the general path, which
 // then does everything, so that errors are answered in one place only.
 
-// fastServer is a handler that serves some requests whole from the parsed
-// request and its body, without a ResponseWriter. ok false: nothing was
-// done, serve the request the general way. parked: the read was parked on
-// c (nothing to write now); else resp is the whole response.
-type fastServer interface {
-	serveFast(c net.Conn, r *http.Request, body []byte) (resp []byte, parked, ok bool)
-}
+var _ h1.FastServer = (*Handler)(nil)
 
-var _ fastServer = (*Handler)(nil)
-
-func (h *Handler) serveFast(c net.Conn, r *http.Request, body []byte) ([]byte, bool, bool) {
-	if !strings.HasPrefix(r.URL.Path, "/channels/") {
-		return nil, false, false
+// ServeFast implements h1.FastServer. A resource whose answer may block
+// (status, metrics, assets) is handed off: Native may run on an event
+// loop, where nothing may wait.
+func (h *Handler) ServeFast(c net.Conn, r *http.Request, body []byte) ([]byte, h1.Verdict) {
+	if h.mayBlock(r.URL.Path) {
+		return nil, h1.HandOff
 	}
-	if _, ok := h.opts.Assets[r.URL.Path]; ok {
-		return nil, false, false
+	if !strings.HasPrefix(r.URL.Path, "/channels/") {
+		return nil, h1.General
 	}
 	rt, ok := parseAPIPath(r.URL.Path)
 	if !ok || rt.res != resChannel || rt.format != formatJSON {
-		return nil, false, false
+		return nil, h1.General
 	}
 	switch r.Method {
 	case http.MethodGet:
 		return h.fastRead(c, r, rt.name)
 	case http.MethodPost:
-		resp, ok := h.fastPublish(r, rt.name, body)
-		return resp, false, ok
+		return h.fastPublish(c, r, rt.name, body)
 	}
-	return nil, false, false
+	return nil, h1.General
+}
+
+// mayBlock reports whether answering path may wait for more than memory:
+// the assets, /metrics and the status replies (a scan of every channel)
+// and, with an access log, nothing more (its lines are written
+// elsewhere).
+func (h *Handler) mayBlock(path string) bool {
+	if _, ok := h.opts.Assets[path]; ok {
+		return true
+	}
+	switch path {
+	case "/metrics":
+		return h.opts.Metrics != nil
+	case "/status.json", "/stats.json", "/status.jsonp", "/stats.jsonp":
+		return h.opts.EnableStatus
+	}
+	return false
 }
 
 // fastRead serves a read that needs no secret, with valid parameters, on
 // a connection the Lot can park.
-func (h *Handler) fastRead(c net.Conn, r *http.Request, list string) ([]byte, bool, bool) {
+func (h *Handler) fastRead(c net.Conn, r *http.Request, list string) ([]byte, h1.Verdict) {
 	if h.opts.Lot == nil || r.ContentLength != 0 || !parking.Parkable(c) {
-		return nil, false, false
+		return nil, h1.General
 	}
 	p := params{query: r.URL.RawQuery}
 	q, apiErr := h.readQuery(list, &p)
 	if apiErr != nil {
-		return nil, false, false
+		return nil, h1.General
 	}
-	if h.opts.Secret != "" && anyReserved(q.Channels) {
-		return nil, false, false // needs the secret: the general path checks it
+	if h.opts.Secret != "" && protectedRead(q.Channels) {
+		return nil, h1.General // needs the secret: the general path checks it
 	}
 	start := time.Now()
-	o := out{format: formatJSON, quote: h.opts.QuoteJSON, read: true}
+	o := reply{format: formatJSON, quote: h.opts.QuoteJSON, read: true}
 	pr, res, reason, err := h.beginParked(r, &o, q, start)
 	if pr == nil {
-		return h.writeGeneral(r, start, func(w http.ResponseWriter) { h.answerRead(w, r, &o, res, reason, err) }), false, true
+		return h.writeGeneral(c, r, start, func(w http.ResponseWriter) { h.answerRead(w, r, &o, res, reason, err) }), h1.Served
 	}
 	h.parkRead(pr, c, nil)
-	return nil, true, true
+	h.finished(r, resChannel, http.StatusOK, 0, true, start)
+	return nil, h1.Parked
 }
 
 // writeGeneral is the response that answer writes through the general
 // path's writer, for a request of a channel.
-func (h *Handler) writeGeneral(r *http.Request, start time.Time, answer func(w http.ResponseWriter)) []byte {
-	w := writers.Get().(*nativeWriter)
-	sw := statusWriter{ResponseWriter: w, start: start}
-	answer(&sw)
-	h.obs.Request(resChannel.String(), sw.status(), time.Since(start))
-	resp := w.response(r)
-	w.release()
-	return resp
+func (h *Handler) writeGeneral(c net.Conn, r *http.Request, start time.Time, answer func(w http.ResponseWriter)) []byte {
+	return h1.Respond(c, r, func(w http.ResponseWriter) {
+		sw := statusWriter{ResponseWriter: w, start: start}
+		answer(&sw)
+		h.answered(r, resChannel, &sw)
+	})
 }
 
 // fastPublish stores a publish of a form body that needs nothing else
 // checked, and answers it.
-func (h *Handler) fastPublish(r *http.Request, name string, body []byte) ([]byte, bool) {
+func (h *Handler) fastPublish(c net.Conn, r *http.Request, name string, body []byte) ([]byte, h1.Verdict) {
 	if r.Close || len(body) == 0 || int64(len(body)) > h.opts.MaxBodyBytes || h.userChannel(name) != nil {
-		return nil, false
+		return nil, h1.General
 	}
 	if ct := r.Header["Content-Type"]; len(ct) != 1 || !strings.EqualFold(ct[0], "application/x-www-form-urlencoded") {
-		return nil, false
+		return nil, h1.General
 	}
 	start := time.Now()
 	p := params{query: r.URL.RawQuery, rawBody: string(body)}
 	if h.opts.Secret != "" && !h.authorized(r, &p) {
-		return nil, false
+		return nil, h1.General
 	}
 	content, ok := p.get("content")
 	if !ok || !validUTF8(content) {
-		return nil, false
+		return nil, h1.General
 	}
-	o := out{format: formatJSON, quote: h.opts.QuoteJSON}
-	m, err := h.svc.Engine.Publish(engineContext(), name, content)
+	o := reply{format: formatJSON, quote: h.opts.QuoteJSON}
+	m, err := h.svc.Engine.Publish(sharedEngineContext(), name, content)
 	if err != nil {
 		// Not stored: answered by the general path's writer, without
 		// publishing again.
-		return h.writeGeneral(r, start, func(w http.ResponseWriter) { h.engineFailed(w, r, &o, err) }), true
+		return h.writeGeneral(c, r, start, func(w http.ResponseWriter) { h.engineFailed(w, r, &o, err) }), h1.Served
 	}
 	h.obs.Published()
 	var buf [256]byte
-	reply := appendPublishReply(buf[:0], name, m.ID, m.TS, o.quote)
-	h.obs.Request(resChannel.String(), http.StatusOK, time.Since(start))
-	return appendPublished(make([]byte, 0, 160+len(reply)), reply), true
-}
-
-// appendPublishReply appends the body of a publish's reply: what
-// o.body(finish(o.obj().str("channel_id", name).int("message_id", id).
-// int("ts", ts), codeOK)) makes, without the object (JSON, quote-json when
-// quote).
-func appendPublishReply(b []byte, name string, id, ts int64, quote bool) []byte {
-	if quote {
-		b = append(b, "/*-secure-\n"...)
-	}
-	b = append(b, `{"channel_id":`...)
-	b = appendString(b, name, quote)
-	b = append(b, `,"message_id":`...)
-	b = strconv.AppendInt(b, id, 10)
-	b = append(b, `,"ts":`...)
-	b = strconv.AppendInt(b, ts, 10)
-	b = append(b, `,"return_code":`...)
-	b = strconv.AppendInt(b, codeOK, 10)
-	b = append(b, `,"error_message":""}`...)
-	if quote {
-		b = append(b, "\n*/"...)
-	}
-	return b
-}
-
-// appendPublished appends the response to a stored publish, as
-// nativeWriter.response writes the headers the general path sets (sorted).
-func appendPublished(b, reply []byte) []byte {
-	b = append(b, "HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nContent-Length: "...)
-	b = strconv.AppendInt(b, int64(len(reply)), 10)
-	b = append(b, "\r\nContent-Type: application/json\r\nDate: "...)
-	b = append(b, currentDates().date...)
-	b = append(b, "\r\nX-Content-Type-Options: nosniff\r\n\r\n"...)
-	return append(b, reply...)
+	obj := o.body(publishReply(o.objIn(buf[:0]), name, m))
+	resp := o.appendReply(make([]byte, 0, 200+len(obj)), http.StatusOK, obj, false, false)
+	h.finished(r, resChannel, http.StatusOK, len(obj), false, start)
+	return resp, h1.Served
 }

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+
+	"github.com/simple-comet/simple-comet/internal/h1"
 )
 
 // rawPublish is a whole HTTP/1.1 request as a publisher sends it.
@@ -41,6 +43,23 @@ func normalized(b []byte) string {
 	return string(clockField.ReplaceAll(b, []byte(`"$1":N`)))
 }
 
+// parse parses a whole request as Native does: the request and its body.
+func parse(req []byte) (*http.Request, []byte, bool) {
+	nr := &h1.Request{}
+	r, ok := nr.Parse(req, 0)
+	return r, nr.Body(), ok
+}
+
+// native is the Native that cmd/simple_comet wires for h: with h's fast
+// paths when it has them.
+func native(h http.Handler) *h1.Native {
+	n := &h1.Native{Handler: h}
+	if f, ok := h.(h1.FastServer); ok {
+		n.Fast = f
+	}
+	return n
+}
+
 // generalOnly hides the fast path: Native serves h the general way.
 func generalOnly(h *Handler) http.Handler { return http.HandlerFunc(h.ServeHTTP) }
 
@@ -73,22 +92,22 @@ func FuzzFastPublish(f *testing.F) {
 	f.Fuzz(func(t *testing.T, path, query, ct, auth string, body []byte, flags uint8) {
 		flags &= 3 // quote-json, secret
 		req := rawPublish(path, query, ct, auth, body)
-		if _, ok := parseNative(req, 0); !ok {
+		if _, _, ok := parse(req); !ok {
 			return // net/http's, not Native's
 		}
 		a, b := net.Pipe()
 		defer a.Close()
 		defer b.Close()
 		fast, general := fuzzHandler(t, flags), fuzzHandler(t, flags)
-		got := (&Native{Handler: fast}).Serve(a, req)
-		want := (&Native{Handler: generalOnly(general)}).Serve(a, req)
+		got := native(fast).Serve(a, req)
+		want := native(generalOnly(general)).Serve(a, req)
 		if got.Close != want.Close || got.Parked != want.Parked || got.HandOff != want.HandOff ||
 			normalized(got.Resp) != normalized(want.Resp) {
 			t.Fatalf("request %q\nfast path: close %v %q\ngeneral:   close %v %q", req, got.Close, got.Resp, want.Close, want.Resp)
 		}
 		read := []byte("GET /channels/a.json?since=0 HTTP/1.1\r\nHost: h\r\n\r\n")
-		gotRead := (&Native{Handler: generalOnly(fast)}).Serve(a, read)
-		wantRead := (&Native{Handler: generalOnly(general)}).Serve(a, read)
+		gotRead := native(generalOnly(fast)).Serve(a, read)
+		wantRead := native(generalOnly(general)).Serve(a, read)
 		if normalized(gotRead.Resp) != normalized(wantRead.Resp) {
 			t.Fatalf("after %q the channels differ\nfast path: %q\ngeneral:   %q", req, gotRead.Resp, wantRead.Resp)
 		}
@@ -113,13 +132,12 @@ func TestFastPublishTaken(t *testing.T) {
 		{rawPublish("/channels/a.json", "", "multipart/form-data; boundary=B", "", []byte("content=hi")), 0, false},
 	} {
 		h := fuzzHandler(t, tc.flags)
-		nr := &nativeReq{}
-		r, ok := parseInto(tc.req, 0, nr)
+		r, body, ok := parse(tc.req)
 		if !ok {
 			t.Fatalf("%q: not parsed", tc.req)
 		}
-		if _, _, taken := h.serveFast(nil, r, nr.raw); taken != tc.taken {
-			t.Errorf("%q (flags %d): fast path taken %v, want %v", tc.req, tc.flags, taken, tc.taken)
+		if _, v := h.ServeFast(nil, r, body); (v != h1.General) != tc.taken {
+			t.Errorf("%q (flags %d): fast path verdict %v, want taken %v", tc.req, tc.flags, v, tc.taken)
 		}
 	}
 }
@@ -141,7 +159,7 @@ func BenchmarkNativePublish(b *testing.B) {
 		{"general", generalOnly},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			n := &Native{Handler: tc.wrap(fuzzHandler(b, 0))}
+			n := native(tc.wrap(fuzzHandler(b, 0)))
 			b.ReportAllocs()
 			for b.Loop() {
 				if out := n.Serve(a, req); len(out.Resp) == 0 {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simple-comet/simple-comet/internal/h1"
 	"github.com/simple-comet/simple-comet/internal/parking"
 )
 
@@ -32,7 +33,7 @@ func lotServer(t testing.TB, flags uint8, hold time.Duration, fast bool, maxHeld
 	if !fast {
 		served = generalOnly(h)
 	}
-	lot.SetServer(&Native{Handler: served})
+	lot.SetServer(native(served))
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +135,7 @@ func FuzzFastRead(f *testing.F) {
 			target += "?" + query
 		}
 		req := []byte("GET " + target + " HTTP/1.1\r\nHost: h\r\n" + header + "\r\n")
-		if _, ok := parseNative(req, 0); !ok {
+		if _, _, ok := parse(req); !ok {
 			return // net/http's, not Native's
 		}
 		fastReadPairsMu.Lock()
@@ -222,12 +223,12 @@ func TestFastReadTaken(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		nr := &nativeReq{}
-		r, ok := parseInto([]byte("GET "+tc.target+" HTTP/1.1\r\nHost: h\r\n\r\n"), 0, nr)
+		r, _, ok := parse([]byte("GET " + tc.target + " HTTP/1.1\r\nHost: h\r\n\r\n"))
 		if !ok {
 			t.Fatalf("%s: not parsed", tc.target)
 		}
-		resp, parked, taken := h.serveFast(c, r, nil)
+		resp, v := h.ServeFast(c, r, nil)
+		parked, taken := v == h1.Parked, v != h1.General
 		if taken != tc.taken || parked != (tc.parked && tc.taken) || (taken && !parked && len(resp) == 0) {
 			t.Errorf("%s (flags %d): taken %v parked %v (%d bytes), want taken %v parked %v", tc.target, tc.flags, taken, parked, len(resp), tc.taken, tc.parked)
 		}
@@ -360,9 +361,9 @@ func TestParkedReadsReused(t *testing.T) {
 	close(stop)
 	pubs.Wait()
 	deadline := time.Now().Add(5 * time.Second)
-	for h.svc.Hub.Held() != 0 || h.expiry.Len() != 0 {
+	for h.svc.Hub.Held() != 0 || h.svc.Timing() != 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("left holding %d polls, %d in the expiry", h.svc.Hub.Held(), h.expiry.Len())
+			t.Fatalf("left holding %d polls, %d in the expiry", h.svc.Hub.Held(), h.svc.Timing())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

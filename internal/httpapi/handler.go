@@ -58,9 +58,12 @@ type Options struct {
 	Metrics            http.Handler     // served at /metrics when not nil
 	Observer           Observer
 	// Lot, when set, parks the connections of held polls (no goroutine
-	// each); their listeners must come from Lot.Listen.
+	// each); their listeners must come from the Lot (ListenNative).
 	Lot    *parking.Lot
 	Logger *slog.Logger
+	// AccessLog, when set, is told of every request once it is answered
+	// (or parked).
+	AccessLog *AccessLog
 }
 
 // Handler answers every request of the API. It is an http.Handler.
@@ -70,8 +73,7 @@ type Handler struct {
 	secret [32]byte
 	obs    Observer
 	log    *slog.Logger
-	shared sharedAnswers
-	expiry *comet.Expiry // times out parked reads
+	shared sharedAnswers // the encodings that parked reads share
 }
 
 // New returns the API handler over svc.
@@ -95,15 +97,9 @@ func New(svc *comet.Service, opts Options) *Handler {
 		opts.Started = time.Now()
 	}
 	h := &Handler{svc: svc, opts: opts, obs: opts.Observer, log: opts.Logger}
-	h.expiry = comet.NewExpiry(svc.Hold, expirySlack(svc.Hold))
 	h.secret = sha256.Sum256([]byte(opts.Secret))
 	return h
 }
-
-// expirySlack is how late a parked read may time out, so that reads that
-// began within it of each other time out together: a hundredth of the
-// hold, at most 20 ms.
-func expirySlack(hold time.Duration) time.Duration { return min(hold/100, 20*time.Millisecond) }
 
 // ServeHTTP routes a request. Paths are taken as sent: no cleaning and no
 // redirects.
@@ -111,11 +107,30 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := statusWriters.Get().(*statusWriter)
 	*sw = statusWriter{ResponseWriter: w, start: time.Now()}
 	res := h.serve(sw, r)
-	if !sw.parked { // a parked read reports when it is answered
-		h.obs.Request(res.String(), sw.status(), time.Since(sw.start))
-	}
+	h.answered(r, res, sw)
 	*sw = statusWriter{}
 	statusWriters.Put(sw)
+}
+
+// answered reports a request answered (or parked) through sw.
+func (h *Handler) answered(r *http.Request, res resource, sw *statusWriter) {
+	h.finished(r, res, sw.status(), sw.bytes, sw.parked, sw.start)
+}
+
+// finished reports a request answered with status and a body of n bytes,
+// or parked (then it is answered later, with 200, and reports that
+// itself to the Observer).
+func (h *Handler) finished(r *http.Request, res resource, status, n int, parked bool, start time.Time) {
+	d := time.Since(start)
+	if !parked {
+		h.obs.Request(res.String(), status, d)
+	}
+	if h.opts.AccessLog != nil {
+		if parked {
+			status = http.StatusOK
+		}
+		h.opts.AccessLog.add(r, status, n, parked, d)
+	}
 }
 
 // statusWriters are reused: nothing keeps a request's writer once its
@@ -140,21 +155,16 @@ func (h *Handler) serve(w *statusWriter, r *http.Request) resource {
 			if !h.getOrHead(w, r) {
 				return resMetrics
 			}
-			if h.opts.Secret != "" && !h.authorized(r, &params{query: r.URL.RawQuery}) {
-				(&out{format: formatJSON, quote: h.opts.QuoteJSON}).fail(w, errForbidden)
-				return resMetrics
-			}
-			w.Header().Set("X-Content-Type-Options", "nosniff")
-			h.opts.Metrics.ServeHTTP(w, r)
+			h.serveMetrics(w, r, h.opts.Metrics)
 			return resMetrics
 		}
 	}
 	rt, ok := parseAPIPath(path)
 	if !ok || (rt.res == resStatus && !h.opts.EnableStatus) {
-		(&out{quote: h.opts.QuoteJSON}).failStatus(w, http.StatusNotFound, errUnknownResource)
+		(&reply{quote: h.opts.QuoteJSON}).failStatus(w, http.StatusNotFound, errUnknownResource)
 		return resNone
 	}
-	o := &out{format: rt.format, quote: h.opts.QuoteJSON, read: rt.res == resChannel && r.Method == http.MethodGet}
+	o := &reply{format: rt.format, quote: h.opts.QuoteJSON, read: rt.res == resChannel && r.Method == http.MethodGet}
 	if rt.format == formatUnknown {
 		o.format = formatJSON
 		o.fail(w, errUnknownFormat)
@@ -187,6 +197,11 @@ func (h *Handler) serve(w *statusWriter, r *http.Request) resource {
 		// next request.
 		w.Header().Set("Connection", "close")
 	}
+	if err == errRequestTimeout {
+		// Never answered as if it were complete: 408, then closed.
+		requestTimedOut(w)
+		return rt.res
+	}
 	if err == errBodyTooLarge {
 		o.failStatus(w, http.StatusRequestEntityTooLarge, errBodyTooLarge)
 		return rt.res
@@ -201,7 +216,7 @@ func (h *Handler) serve(w *statusWriter, r *http.Request) resource {
 		return rt.res
 	}
 	if err != nil {
-		o.fail(w, err.(*apiError))
+		o.fail(w, err)
 		return rt.res
 	}
 	switch {
@@ -223,18 +238,18 @@ func (h *Handler) serve(w *statusWriter, r *http.Request) resource {
 	return rt.res
 }
 
-// protected says whether a request needs the secret when one is set: all
-// but reads, and reads of the server's reserved channels.
+// protected reports whether a request needs the secret when one is set:
+// all but reads, and reads of the server's reserved channels.
 func (h *Handler) protected(rt route, method string) bool {
 	if rt.res != resChannel || method != http.MethodGet {
 		return true
 	}
-	return anyReserved(splitChannels(rt.name))
+	return protectedRead(splitChannels(rt.name))
 }
 
-// anyReserved: one of names is a reserved channel (reading it needs the
-// secret when one is set).
-func anyReserved(names []string) bool {
+// protectedRead reports whether a read of names needs the secret when one
+// is set: whether one of them is a reserved channel.
+func protectedRead(names []string) bool {
 	for _, c := range names {
 		if comet.Reserved(c) {
 			return true
@@ -265,13 +280,39 @@ func (h *Handler) Authorized(r *http.Request) bool {
 	return h.opts.Secret == "" || h.authorized(r, &params{query: r.URL.RawQuery})
 }
 
+// ServeMetrics serves metrics at /metrics on its own address
+// (--metrics-addr), answering a request without the secret as the API
+// address does.
+func (h *Handler) ServeMetrics(metrics http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" {
+			(&reply{quote: h.opts.QuoteJSON}).failStatus(w, http.StatusNotFound, errUnknownResource)
+			return
+		}
+		if h.getOrHead(w, r) {
+			h.serveMetrics(w, r, metrics)
+		}
+	})
+}
+
+// serveMetrics answers a GET or HEAD of /metrics: with -4 (as every API
+// reply, HTTP 200) without the secret when one is set.
+func (h *Handler) serveMetrics(w http.ResponseWriter, r *http.Request, metrics http.Handler) {
+	if !h.Authorized(r) {
+		(&reply{format: formatJSON, quote: h.opts.QuoteJSON}).fail(w, errForbidden)
+		return
+	}
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	metrics.ServeHTTP(w, r)
+}
+
 // getOrHead answers 405 to any other method of a non-API resource.
 func (h *Handler) getOrHead(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return true
 	}
 	w.Header().Set("Allow", "GET, HEAD")
-	(&out{quote: h.opts.QuoteJSON}).failStatus(w, http.StatusMethodNotAllowed, errMethod)
+	(&reply{quote: h.opts.QuoteJSON}).failStatus(w, http.StatusMethodNotAllowed, errMethod)
 	return false
 }
 
@@ -280,7 +321,7 @@ func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request, a Asset) {
 		return
 	}
 	if a.Protected && !h.Authorized(r) {
-		(&out{format: formatJSON, quote: h.opts.QuoteJSON}).fail(w, errForbidden)
+		(&reply{format: formatJSON, quote: h.opts.QuoteJSON}).fail(w, errForbidden)
 		return
 	}
 	hd := w.Header()
@@ -297,7 +338,7 @@ func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request, a Asset) {
 func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	o := &out{format: formatJSON, quote: h.opts.QuoteJSON} // every JSON body is quoted
+	o := &reply{format: formatJSON, quote: h.opts.QuoteJSON} // every JSON body is quoted
 	if err := h.svc.Engine.Ping(ctx); err != nil {
 		o.sendStatus(w, http.StatusServiceUnavailable, []byte(`{"ok":false}`))
 		return

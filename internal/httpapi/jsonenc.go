@@ -60,45 +60,49 @@ func appendString(b []byte, s string, slash bool) []byte {
 }
 
 // object builds one JSON object in order. Fields are appended as given.
+// It is a value, each method returning the object grown: a builder over a
+// caller's buffer on the stack stays there.
 type object struct {
 	b     []byte
 	slash bool
 	n     int
 }
 
-func newObject(slash bool) *object {
-	return &object{b: append(make([]byte, 0, 256), '{'), slash: slash}
-}
+func newObject(slash bool) object { return objectIn(make([]byte, 0, 256), slash) }
 
-func (o *object) key(k string) {
+// objectIn starts an object at the end of b.
+func objectIn(b []byte, slash bool) object { return object{b: append(b, '{'), slash: slash} }
+
+func (o object) key(k string) object {
 	if o.n > 0 {
 		o.b = append(o.b, ',')
 	}
 	o.n++
 	o.b = appendString(o.b, k, o.slash)
 	o.b = append(o.b, ':')
+	return o
 }
 
-func (o *object) str(k, v string) *object {
-	o.key(k)
+func (o object) str(k, v string) object {
+	o = o.key(k)
 	o.b = appendString(o.b, v, o.slash)
 	return o
 }
 
-func (o *object) int(k string, v int64) *object {
-	o.key(k)
+func (o object) int(k string, v int64) object {
+	o = o.key(k)
 	o.b = strconv.AppendInt(o.b, v, 10)
 	return o
 }
 
-func (o *object) bool(k string, v bool) *object {
-	o.key(k)
+func (o object) bool(k string, v bool) object {
+	o = o.key(k)
 	o.b = strconv.AppendBool(o.b, v)
 	return o
 }
 
-func (o *object) strs(k string, vs []string) *object {
-	o.key(k)
+func (o object) strs(k string, vs []string) object {
+	o = o.key(k)
 	o.b = append(o.b, '[')
 	for i, v := range vs {
 		if i > 0 {
@@ -111,11 +115,11 @@ func (o *object) strs(k string, vs []string) *object {
 }
 
 // raw appends an already encoded value.
-func (o *object) raw(k string, v []byte) *object {
-	o.key(k)
+func (o object) raw(k string, v []byte) object {
+	o = o.key(k)
 	o.b = append(o.b, v...)
 	return o
 }
 
 // done closes the object and returns its bytes.
-func (o *object) done() []byte { return append(o.b, '}') }
+func (o object) done() []byte { return append(o.b, '}') }

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"mime/multipart"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -116,10 +119,11 @@ func lookupQuery(raw, name string) (string, bool) {
 // readParams parses the query and, for POST and DELETE, a form body of at
 // most limit bytes. Any body, of any method and type, must arrive within
 // timeout and is bounded by limit: a body over it is errBodyTooLarge (413),
-// one that is cut short, late or malformed is errBadBody. After such an
-// error the read deadline is left in place, so that nothing more is waited
-// for on the connection, and the caller closes it.
-func readParams(w http.ResponseWriter, r *http.Request, limit int64, timeout time.Duration) (*params, error) {
+// one that does not arrive within timeout is errRequestTimeout (408), one
+// that is cut short or malformed is errBadBody. After such an error the
+// read deadline is left in place, so that nothing more is waited for on
+// the connection, and the caller closes it.
+func readParams(w http.ResponseWriter, r *http.Request, limit int64, timeout time.Duration) (*params, *apiError) {
 	p := &params{query: r.URL.RawQuery}
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return p, nil
@@ -140,7 +144,7 @@ func readParams(w http.ResponseWriter, r *http.Request, limit int64, timeout tim
 }
 
 // readBody reads a form body of POST and DELETE and discards every other.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) (url.Values, string, error) {
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) (url.Values, string, *apiError) {
 	ctv := r.Header.Get("Content-Type")
 	var ct string
 	var ctParams map[string]string
@@ -157,7 +161,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) (url.Values, 
 			return nil, "", errBodyTooLarge
 		}
 		if err != nil {
-			return nil, "", errBadBody
+			return nil, "", bodyError(err)
 		}
 		return nil, "", nil
 	}
@@ -207,16 +211,22 @@ func readAllSized(r io.Reader, size int64) ([]byte, error) {
 	}
 }
 
-func bodyError(err error) error {
+// bodyError is the reply to a body that could not be read whole: over
+// the limit, not there in time, or malformed.
+func bodyError(err error) *apiError {
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) || strings.Contains(err.Error(), "too large") {
+	var ne net.Error
+	switch {
+	case errors.As(err, &mbe) || errors.Is(err, multipart.ErrMessageTooLarge):
 		return errBodyTooLarge
+	case errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		return errRequestTimeout
 	}
 	return errBadBody
 }
 
-// parseSince: ASCII digits only, within int64 (leading zeros allowed);
-// anything else is 0.
+// parseSince reads a since parameter: ASCII digits only, within int64
+// (leading zeros allowed); anything else is 0.
 func parseSince(s string) int64 {
 	if !digits(s) {
 		return 0

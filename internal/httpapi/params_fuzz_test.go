@@ -225,3 +225,35 @@ func (p *params) inBody(name string) bool {
 	_, ok := lookupQuery(p.rawBody, name)
 	return ok
 }
+
+// FuzzLookupQuery: lookupQuery agrees with url.ParseQuery.
+func FuzzLookupQuery(f *testing.F) {
+	for _, s := range []string{"since=1&last_id=2", "a=1&a=2", "a%=1&a=3", "a=%zz&a=4", "a;b=1&a=5", "+a=b+c&%20a=x", "&&a", "a"} {
+		f.Add(s, "a")
+	}
+	f.Fuzz(func(t *testing.T, raw, name string) {
+		got, ok := lookupQuery(raw, name)
+		vals, _ := url.ParseQuery(raw)
+		want, wok := "", false
+		if v := vals[name]; len(v) > 0 {
+			want, wok = v[0], true
+		}
+		if got != want || ok != wok {
+			t.Fatalf("lookupQuery(%q, %q) = %q, %v; url.ParseQuery gives %q, %v", raw, name, got, ok, want, wok)
+		}
+	})
+}
+
+// FuzzQueryUnescape: queryUnescape agrees with url.QueryUnescape.
+func FuzzQueryUnescape(f *testing.F) {
+	for _, s := range []string{"", "a+b", "%41%4a%4A", "%", "%4", "%zz", "%%41", "caf%C3%A9+%2B", "%ff%00", "x%2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := queryUnescape(s)
+		want, err := url.QueryUnescape(s)
+		if ok != (err == nil) || (ok && got != want) {
+			t.Fatalf("queryUnescape(%q) = %q, %v; url.QueryUnescape gives %q, %v", s, got, ok, want, err)
+		}
+	})
+}

@@ -4,34 +4,29 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/simple-comet/simple-comet/internal/comet"
+	"github.com/simple-comet/simple-comet/internal/h1"
 	"github.com/simple-comet/simple-comet/internal/parking"
 )
 
-// A parked read is a held poll whose connection was taken from net/http
-// and parked (see package parking): no goroutine and no buffers wait for
-// it. A wake (publish, delete, timeout, shutdown, engine fault) queues its
-// answer on the Lot's workers; a hang-up forgets it.
+// A parked read is a held poll whose connection was taken from net/http,
+// or read by h1.Native, and parked (see package parking): no goroutine and
+// no buffers wait for it. Its hold is a comet.Hold: the Service owns its
+// timeout and its wake/answer state. A wake (publish, delete, timeout,
+// shutdown, engine fault) queues its answer with the Lot (Spot.Submit: on
+// the connection's event loop with the embedded engine, else on a
+// worker); a hang-up forgets it.
 
-const (
-	prBeginning uint32 = iota // hold registered, connection not parked yet
-	prParked                  // parked, waiting for a wake
-	prWoken                   // a wake won: the answer is queued (reason in bits 8+)
-	prDone                    // answered, or the client left
-)
-
+// parkedRead is a read held on a parked connection: its hold (the
+// Service's), how to answer it and where.
 type parkedRead struct {
 	h         *Handler
-	o         out
-	held      comet.Hold // the read's hold (BeginIn), once begun
+	o         reply
+	held      comet.Hold
 	spot      *parking.Spot
-	expiry    comet.ExpiryEntry // in the Handler's expiry while held
-	state     atomic.Uint32
 	keepAlive bool
 	start     time.Time
 	key       shareKey
@@ -42,12 +37,27 @@ func (h *Handler) parkable(w http.ResponseWriter, r *http.Request) bool {
 	if h.opts.Lot == nil || r.ProtoMajor != 1 || r.ProtoMinor < 1 {
 		return false
 	}
-	c := connOf(w, r)
-	return c != nil && parking.Parkable(c)
+	return parkableConn(connOf(w, r)) != nil
+}
+
+// parkableConn is c, or the connection under it (h1.TimeoutConn), when the
+// Lot can park it; else nil.
+func parkableConn(c net.Conn) net.Conn {
+	for c != nil {
+		if parking.Parkable(c) {
+			return c
+		}
+		u, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			return nil
+		}
+		c = u.NetConn()
+	}
+	return nil
 }
 
 // readParked runs a read whose hold, if any, is parked. It always answers.
-func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q comet.ReadQuery) {
+func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *reply, q comet.ReadQuery) {
 	pr, res, reason, err := h.beginParked(r, o, q, requestStart(w))
 	if pr == nil {
 		h.answerRead(w, r, o, res, reason, err)
@@ -55,7 +65,7 @@ func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q c
 	}
 	c, rw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		res, reason := h.svc.Finish(r.Context(), &pr.held, comet.WakeTimeout)
+		res, reason := h.svc.Finish(r.Context(), &pr.held)
 		h.answerRead(w, r, o, res, reason, nil)
 		return
 	}
@@ -63,35 +73,41 @@ func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *out, q c
 	if n := rw.Reader.Buffered(); n > 0 {
 		buffered, _ = rw.Reader.Peek(n)
 	}
-	h.parkRead(pr, c, buffered)
+	h.parkRead(pr, parkableConn(c), buffered)
 	markParked(w)
+}
+
+// connOf is the connection a request came on: from the context under
+// net/http, from Native's writer under the lean transport.
+func connOf(w http.ResponseWriter, r *http.Request) net.Conn {
+	if c, ok := r.Context().Value(connKey{}).(net.Conn); ok {
+		return c
+	}
+	return h1.ConnOf(w)
 }
 
 // beginParked begins a read that is to be parked if it must wait: the
 // parked read to park, or nil and what to answer now.
-func (h *Handler) beginParked(r *http.Request, o *out, q comet.ReadQuery, start time.Time) (*parkedRead, comet.ReadResult, comet.WakeReason, error) {
+func (h *Handler) beginParked(r *http.Request, o *reply, q comet.ReadQuery, start time.Time) (*parkedRead, comet.ReadResult, comet.WakeReason, error) {
 	pr := parkedReads.Get().(*parkedRead)
 	*pr = parkedRead{h: h, o: *o, keepAlive: !r.Close, start: start}
-	hold, res, err := h.svc.BeginIn(r.Context(), &pr.held, q, pr) // hold is &pr.held or nil
-	if hold == nil || hold.Done() {
-		reason := comet.WakeNone
-		if hold != nil {
-			res, reason = h.svc.Finish(r.Context(), hold, comet.WakeNone)
-		}
-		return nil, res, reason, err
+	switch out, err := h.svc.Begin(r.Context(), &pr.held, q, pr); out {
+	case comet.Failed:
+		return nil, comet.ReadResult{}, comet.WakeNone, err
+	case comet.Answered:
+		res, reason := h.svc.Finish(r.Context(), &pr.held)
+		return nil, res, reason, nil
 	}
-	return pr, res, comet.WakeNone, nil
+	return pr, comet.ReadResult{}, comet.WakeNone, nil
 }
 
 // parkRead parks the connection c of a read that waits (buffered: what was
 // read beyond its request). It always answers, now or when woken.
 func (h *Handler) parkRead(pr *parkedRead, c net.Conn, buffered []byte) {
-	h.expiry.Add(&pr.expiry, pr)
 	spot, err := h.opts.Lot.Park(c, buffered, (*prGone)(pr))
 	if err != nil {
 		// Cannot watch it: answer now with what there is, and close.
-		h.expiry.Remove(&pr.expiry)
-		res, reason := h.svc.Finish(context.Background(), &pr.held, comet.WakeTimeout)
+		res, reason := h.svc.Finish(context.Background(), &pr.held)
 		_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
 		_, _ = c.Write(pr.response(&res))
 		c.Close()
@@ -100,7 +116,7 @@ func (h *Handler) parkRead(pr *parkedRead, c net.Conn, buffered []byte) {
 	}
 	pr.spot = spot
 	pr.key = pr.shareKey()
-	if !pr.state.CompareAndSwap(prBeginning, prParked) {
+	if pr.held.Await() {
 		pr.spot.Submit(pr) // woken before it was parked: answer
 	}
 }
@@ -110,26 +126,10 @@ func (h *Handler) parkRead(pr *parkedRead, c net.Conn, buffered []byte) {
 // hold then makes no allocation either.
 var parkedReads = sync.Pool{New: func() any { return new(parkedRead) }}
 
-// Wake is the poll's callback (comet.Waker): it runs under the Hub's lock,
-// so it only flips the state and queues the answer (Run).
-func (pr *parkedRead) Wake(reason comet.WakeReason) {
-	for {
-		s := pr.state.Load()
-		switch s & 0xff {
-		case prBeginning:
-			if pr.state.CompareAndSwap(s, prWoken|uint32(reason)<<8) {
-				return
-			}
-		case prParked:
-			if pr.state.CompareAndSwap(s, prWoken|uint32(reason)<<8) {
-				pr.spot.Submit(pr) // answer
-				return
-			}
-		default:
-			return
-		}
-	}
-}
+// Wake is the hold's owner's callback (comet.Waker), called once when a
+// wake comes: it may run under the Hub's lock, so it only queues the
+// answer (Run).
+func (pr *parkedRead) Wake(comet.WakeReason) { pr.spot.Submit(pr) }
 
 // Run answers the poll: the task that Wake queues (parking.Task).
 func (pr *parkedRead) Run() { pr.answer() }
@@ -142,26 +142,23 @@ func (g *prGone) Run() { (*parkedRead)(g).gone() }
 // gone runs when the client hung up while parked: nothing is written and
 // nothing is left behind.
 func (pr *parkedRead) gone() {
-	pr.h.expiry.Remove(&pr.expiry)
-	pr.h.svc.Cancel(&pr.held)
-	if pr.state.CompareAndSwap(prParked, prDone) {
+	if pr.h.svc.Cancel(&pr.held) {
 		pr.h.obs.Answered(comet.WakeGone, 0)
 	}
 }
 
-// answer takes the read that answers the poll and writes it.
+// answer takes the read that answers the poll and writes it: the answer
+// that parked reads of the same reply share, or a read of its own.
 func (pr *parkedRead) answer() {
-	reason := comet.WakeReason(pr.state.Load() >> 8)
-	pr.state.Store(prDone)
-	// Not in the expiry any more: no timeout can wake it from now on.
-	reusable := pr.h.expiry.Remove(&pr.expiry)
-	pr.h.svc.Cancel(&pr.held) // nor a publish
 	now := time.Now()
 	gen := pr.h.svc.Hub.Generation()
+	reason := pr.held.Reason()
 	a, ok := pr.h.shared.get(pr.key, gen, now)
-	if !ok {
+	if ok {
+		pr.h.svc.Cancel(&pr.held)
+	} else {
 		var res comet.ReadResult
-		res, reason = pr.h.svc.Finish(engineContext(), &pr.held, reason)
+		res, reason = pr.h.svc.Finish(sharedEngineContext(), &pr.held)
 		a = sharedAnswer{resp: pr.response(&res), messages: countMessages(&res)}
 		if reason != comet.WakeEngineDown {
 			pr.h.shared.put(pr.key, gen, now, a)
@@ -173,7 +170,7 @@ func (pr *parkedRead) answer() {
 	}
 	pr.h.obs.Answered(reason, a.messages)
 	pr.h.obs.Request(resChannel.String(), http.StatusOK, now.Sub(pr.start))
-	if reusable {
+	if pr.held.Reusable() {
 		// Answered, so its client's hang-up task will not run: nothing
 		// refers to it now.
 		*pr = parkedRead{}
@@ -181,51 +178,10 @@ func (pr *parkedRead) answer() {
 	}
 }
 
-// response is the whole HTTP response for a read, as net/http would have
-// written it.
+// response is the whole HTTP response for a read.
 func (pr *parkedRead) response(res *comet.ReadResult) []byte {
 	body := pr.o.body(encodeRead(pr.o.quote && pr.o.format != formatJSONP, res))
-	d := currentDates()
-	ct := ctJSON
-	if pr.o.format == formatJSONP {
-		ct = ctJS
-	}
-	b := make([]byte, 0, len(body)+420)
-	b = append(b, "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: *\r\nCache-Control: "...)
-	b = append(b, readCacheControl...)
-	if !pr.keepAlive {
-		b = append(b, "\r\nConnection: close"...)
-	}
-	b = append(b, "\r\nContent-Length: "...)
-	b = strconv.AppendInt(b, int64(len(body)), 10)
-	b = append(b, "\r\nContent-Type: "...)
-	b = append(b, ct...)
-	b = append(b, "\r\nDate: "...)
-	b = append(b, d.date...)
-	b = append(b, "\r\nExpires: "...)
-	b = append(b, d.expires...)
-	b = append(b, "\r\nX-Accel-Buffering: no\r\nX-Content-Type-Options: nosniff\r\n\r\n"...)
-	return append(b, body...)
-}
-
-// httpDates are the Date and Expires (one second ahead) header values of
-// one second, formatted once per second rather than once per reply.
-type httpDates struct {
-	sec           int64
-	date, expires string
-}
-
-var datesNow atomic.Pointer[httpDates]
-
-func currentDates() *httpDates {
-	now := time.Now()
-	if d := datesNow.Load(); d != nil && d.sec == now.Unix() {
-		return d
-	}
-	u := now.UTC()
-	d := &httpDates{sec: now.Unix(), date: u.Format(http.TimeFormat), expires: u.Add(time.Second).Format(http.TimeFormat)}
-	datesNow.Store(d)
-	return d
+	return pr.o.appendReply(make([]byte, 0, len(body)+420), http.StatusOK, body, !pr.keepAlive, false)
 }
 
 func countMessages(res *comet.ReadResult) int {

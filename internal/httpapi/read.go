@@ -10,7 +10,7 @@ import (
 
 // read answers GET /channels/A|B.F: at once when there is something newer
 // than since, otherwise after a hold (comet.Service does the holding).
-func (h *Handler) read(w http.ResponseWriter, r *http.Request, o *out, list string, p *params) {
+func (h *Handler) read(w http.ResponseWriter, r *http.Request, o *reply, list string, p *params) {
 	q, apiErr := h.readQuery(list, p)
 	if apiErr != nil {
 		o.fail(w, apiErr)
@@ -75,7 +75,7 @@ func dedupe(names []string) []string {
 }
 
 // answerRead writes a read's reply (or its error) through net/http.
-func (h *Handler) answerRead(w http.ResponseWriter, r *http.Request, o *out, res comet.ReadResult, reason comet.WakeReason, err error) {
+func (h *Handler) answerRead(w http.ResponseWriter, r *http.Request, o *reply, res comet.ReadResult, reason comet.WakeReason, err error) {
 	if err != nil {
 		h.engineFailed(w, r, o, err)
 		return

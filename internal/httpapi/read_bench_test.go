@@ -98,23 +98,23 @@ func BenchmarkPublishWakeEncode10k(b *testing.B) {
 		since[i] = first.LastID
 	}
 	holds := make([]*comet.Hold, held)
-	o := out{format: formatJSON, read: true}
+	o := reply{format: formatJSON, read: true}
 	n, bytes := 0, 0
 	b.ReportAllocs()
 	for b.Loop() {
 		for i := range holds {
-			h, _, err := svc.Begin(ctx, comet.ReadQuery{Channels: []string{"ch"}, Since: since[i]}, comet.WakeFunc(func(comet.WakeReason) {}))
-			if err != nil || h == nil || h.Done() {
-				b.Fatalf("begin: got %v, %v; want a held poll", h, err)
+			holds[i] = new(comet.Hold) // a hold per poll and message, as before the Hold kept its storage
+			out, err := svc.Begin(ctx, holds[i], comet.ReadQuery{Channels: []string{"ch"}, Since: since[i]}, comet.WakeFunc(func(comet.WakeReason) {}))
+			if out != comet.Waiting || holds[i].Await() {
+				b.Fatalf("begin: got %v, %v; want a held poll", out, err)
 			}
-			holds[i] = h
 		}
 		n++
 		if _, err := eng.Publish(ctx, "ch", "message "+strconv.Itoa(n)); err != nil {
 			b.Fatal(err)
 		}
 		for i, h := range holds {
-			res, _ := svc.Finish(ctx, h, comet.WakeMessage)
+			res, _ := svc.Finish(ctx, h)
 			bytes += len(o.body(encodeRead(false, &res)))
 			since[i] = res.LastID
 		}
@@ -152,10 +152,10 @@ func BenchmarkPublishWakeShared10k(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		for i := range prs {
-			pr := &parkedRead{h: h, o: out{format: formatJSON, read: true}, keepAlive: true}
-			hold, _, err := svc.BeginIn(ctx, &pr.held, comet.ReadQuery{Channels: []string{"ch"}, Since: since}, comet.WakeFunc(func(comet.WakeReason) {}))
-			if err != nil || hold == nil || hold.Done() {
-				b.Fatalf("begin: got %v, %v; want a held poll", hold, err)
+			pr := &parkedRead{h: h, o: reply{format: formatJSON, read: true}, keepAlive: true}
+			out, err := svc.Begin(ctx, &pr.held, comet.ReadQuery{Channels: []string{"ch"}, Since: since}, comet.WakeFunc(func(comet.WakeReason) {}))
+			if out != comet.Waiting || pr.held.Await() {
+				b.Fatalf("begin: got %v, %v; want a held poll", out, err)
 			}
 			pr.key = pr.shareKey()
 			prs[i] = pr
@@ -166,12 +166,13 @@ func BenchmarkPublishWakeShared10k(b *testing.B) {
 		}
 		b.StartTimer()
 		for _, pr := range prs {
-			svc.Cancel(&pr.held)
 			now := time.Now()
 			gen := hub.Generation()
 			a, ok := h.shared.get(pr.key, gen, now)
-			if !ok {
-				res, _ := svc.Finish(ctx, &pr.held, comet.WakeMessage)
+			if ok {
+				svc.Cancel(&pr.held)
+			} else {
+				res, _ := svc.Finish(ctx, &pr.held)
 				a = sharedAnswer{resp: pr.response(&res), messages: countMessages(&res)}
 				h.shared.put(pr.key, gen, now, a)
 				since = res.LastID

@@ -15,15 +15,7 @@ import (
 // cut short by a client hanging up: a half-done publish helps no one.
 const engineTimeout = 5 * time.Second
 
-// opContext is the context of one engine call for r: a deadline
-// engineTimeout away (less at most engineCtxReuse), and no cancellation
-// when the client hangs up. Calls share one context while it is fresh
-// rather than arming a timer each: the engine reads only its deadline.
-func opContext(*http.Request) (context.Context, context.CancelFunc) {
-	return engineContext(), noCancel
-}
-
-// engineCtxReuse: how long one shared engine context is handed out.
+// engineCtxReuse is how long one shared engine context is handed out.
 const engineCtxReuse = 50 * time.Millisecond
 
 type sharedCtx struct {
@@ -37,7 +29,12 @@ var (
 	clockOrigin = time.Now()
 )
 
-func engineContext() context.Context {
+// sharedEngineContext is the context of one engine call made for a
+// request: a deadline engineTimeout away (less at most engineCtxReuse),
+// and no cancellation when the client hangs up. Calls share one context
+// while it is fresh rather than arming a timer each: the engine reads
+// only its deadline.
+func sharedEngineContext() context.Context {
 	now := int64(time.Since(clockOrigin))
 	if c := engineCtx.Load(); c != nil && now-c.made < int64(engineCtxReuse) {
 		return c.ctx
@@ -48,11 +45,9 @@ func engineContext() context.Context {
 	return ctx
 }
 
-func noCancel() {}
-
 // engineFailed answers an engine error, logging the ones that are not the
 // domain's known kinds.
-func (h *Handler) engineFailed(w http.ResponseWriter, r *http.Request, o *out, err error) {
+func (h *Handler) engineFailed(w http.ResponseWriter, r *http.Request, o *reply, err error) {
 	api, known := toAPI(err)
 	// A full server is not news worth a line per refused request.
 	if !known || (api.code == codeUnavailable && !errors.Is(err, comet.ErrCapacity) && !errors.Is(err, comet.ErrClosed)) {
@@ -78,7 +73,7 @@ func (h *Handler) userChannel(name string) *apiError {
 	return nil
 }
 
-func (h *Handler) registerChannel(w http.ResponseWriter, r *http.Request, o *out, p *params) {
+func (h *Handler) registerChannel(w http.ResponseWriter, r *http.Request, o *reply, p *params) {
 	name, ok := p.get("channel_id")
 	if !ok || name == "" {
 		o.fail(w, errMissingChannelID)
@@ -103,8 +98,7 @@ func (h *Handler) registerChannel(w http.ResponseWriter, r *http.Request, o *out
 		}
 		opts.MaxMessages = n
 	}
-	ctx, cancel := opContext(r)
-	defer cancel()
+	ctx := sharedEngineContext()
 	if err := h.svc.Engine.RegisterChannel(ctx, name, opts); err != nil {
 		h.engineFailed(w, r, o, err)
 		return
@@ -112,7 +106,7 @@ func (h *Handler) registerChannel(w http.ResponseWriter, r *http.Request, o *out
 	o.send(w, codeOK, finish(o.obj().str("channel_id", name), codeOK))
 }
 
-func (h *Handler) publish(w http.ResponseWriter, r *http.Request, o *out, name string, p *params) {
+func (h *Handler) publish(w http.ResponseWriter, r *http.Request, o *reply, name string, p *params) {
 	if e := h.userChannel(name); e != nil {
 		o.fail(w, e)
 		return
@@ -126,24 +120,22 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request, o *out, name s
 		o.fail(w, errInvalidContent)
 		return
 	}
-	ctx, cancel := opContext(r)
-	defer cancel()
+	ctx := sharedEngineContext()
 	m, err := h.svc.Engine.Publish(ctx, name, content)
 	if err != nil {
 		h.engineFailed(w, r, o, err)
 		return
 	}
 	h.obs.Published()
-	o.send(w, codeOK, finish(o.obj().str("channel_id", name).int("message_id", m.ID).int("ts", m.TS), codeOK))
+	o.send(w, codeOK, publishReply(o.obj(), name, m))
 }
 
-func (h *Handler) deleteChannel(w http.ResponseWriter, r *http.Request, o *out, name string) {
+func (h *Handler) deleteChannel(w http.ResponseWriter, r *http.Request, o *reply, name string) {
 	if e := h.userChannel(name); e != nil {
 		o.fail(w, e)
 		return
 	}
-	ctx, cancel := opContext(r)
-	defer cancel()
+	ctx := sharedEngineContext()
 	removed, err := h.svc.Engine.DeleteChannel(ctx, name)
 	if err != nil {
 		h.engineFailed(w, r, o, err)
@@ -156,7 +148,7 @@ func (h *Handler) deleteChannel(w http.ResponseWriter, r *http.Request, o *out, 
 	o.send(w, code, finish(o.obj().str("channel_id", name).bool("removed", removed), code))
 }
 
-func (h *Handler) registerClient(w http.ResponseWriter, r *http.Request, o *out, p *params) {
+func (h *Handler) registerClient(w http.ResponseWriter, r *http.Request, o *reply, p *params) {
 	id, ok := p.get("client_id")
 	if !ok || id == "" {
 		o.fail(w, errMissingClientID)
@@ -166,8 +158,7 @@ func (h *Handler) registerClient(w http.ResponseWriter, r *http.Request, o *out,
 		o.fail(w, errInvalidClientID)
 		return
 	}
-	ctx, cancel := opContext(r)
-	defer cancel()
+	ctx := sharedEngineContext()
 	if err := h.svc.Engine.RegisterClient(ctx, id); err != nil {
 		h.engineFailed(w, r, o, err)
 		return
@@ -175,13 +166,12 @@ func (h *Handler) registerClient(w http.ResponseWriter, r *http.Request, o *out,
 	o.send(w, codeOK, finish(o.obj().str("client_id", id), codeOK))
 }
 
-func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, o *out, id string) {
+func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, o *reply, id string) {
 	if !comet.ValidName(id) {
 		o.fail(w, errInvalidClientID)
 		return
 	}
-	ctx, cancel := opContext(r)
-	defer cancel()
+	ctx := sharedEngineContext()
 	removed, err := h.svc.Engine.DeleteClient(ctx, id)
 	if err != nil {
 		h.engineFailed(w, r, o, err)
@@ -197,7 +187,7 @@ func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, o *out, i
 // statusListLimit caps the channel and client lists of /status.json.
 const statusListLimit = 1000
 
-func (h *Handler) status(w http.ResponseWriter, r *http.Request, o *out) {
+func (h *Handler) status(w http.ResponseWriter, r *http.Request, o *reply) {
 	ctx, cancel := context.WithTimeout(r.Context(), engineTimeout)
 	defer cancel()
 	st, err := h.svc.Engine.Status(ctx, statusListLimit)

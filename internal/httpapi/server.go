@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -66,27 +65,23 @@ type connKey struct{}
 // accepts, answers 503 with Retry-After and a -5 JSON body, and closes.
 type LimitListener struct {
 	net.Listener
-	refusal  []byte
+	refusal  reply
 	max      int64
 	open     atomic.Int64
 	refusing chan struct{} // bounds the goroutines that answer refusals
-	Refused  atomic.Int64
 }
 
 // NewLimitListener wraps l. quote wraps the refusal's JSON body as
 // --quote-json wraps every other.
 func NewLimitListener(l net.Listener, max int, quote bool) *LimitListener {
-	return &LimitListener{Listener: l, refusal: refusal(quote), max: int64(max), refusing: make(chan struct{}, 64)}
+	return &LimitListener{Listener: l, refusal: reply{format: formatJSON, quote: quote}, max: int64(max), refusing: make(chan struct{}, 64)}
 }
 
-// Open is the number of connections open now.
-func (l *LimitListener) Open() int64 { return l.open.Load() }
-
-// refusal is the whole answer to a connection over the limit.
-func refusal(quote bool) []byte {
-	o := &out{format: formatJSON, quote: quote}
+// refusalResponse is the whole answer to a connection over the limit.
+func (l *LimitListener) refusalResponse() []byte {
+	o := &l.refusal
 	body := o.body(o.obj().int("return_code", codeUnavailable).str("error_message", errConnections.msg).done())
-	return []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + string(body))
+	return o.appendReply(nil, http.StatusServiceUnavailable, body, true, true)
 }
 
 // Accept implements net.Listener.
@@ -100,7 +95,6 @@ func (l *LimitListener) Accept() (net.Conn, error) {
 			return &limitConn{Conn: c, l: l}, nil
 		}
 		l.open.Add(-1)
-		l.Refused.Add(1)
 		select {
 		case l.refusing <- struct{}{}:
 			go l.refuse(c)
@@ -118,7 +112,7 @@ func (l *LimitListener) refuse(c net.Conn) {
 	_ = c.SetDeadline(time.Now().Add(time.Second))
 	buf := make([]byte, 4096)
 	_, _ = c.Read(buf)
-	_, _ = c.Write(l.refusal)
+	_, _ = c.Write(l.refusalResponse())
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.CloseWrite()
 	}
@@ -142,6 +136,15 @@ func (c *limitConn) SyscallConn() (syscall.RawConn, error) {
 // CloseFD closes the descriptor but keeps the connection counted: the
 // parking Lot holds a duplicate of it and calls Close when done.
 func (c *limitConn) CloseFD() error { return c.Conn.Close() }
+
+// CloseWrite half-closes the connection (net/http does before it closes
+// one it answered with Connection: close), when the one under it can.
+func (c *limitConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.New("cannot half-close")
+}
 
 func (c *limitConn) Close() error {
 	err := c.Conn.Close()

@@ -1,6 +1,8 @@
+//go:build linux
+
 package parking
 
-import "syscall"
+import "golang.org/x/sys/unix"
 
 // Sends in batches. While a loop runs its queued tasks (the answers of a
 // publish's wake) and while it serves the requests of one look at its
@@ -23,9 +25,9 @@ func (lp *evloop) beginBatch() {
 	if lp.ring == nil || lp.ring.disabled {
 		return
 	}
-	lp.bmu.Lock()
+	lp.sendsMu.Lock()
 	lp.batching = true
-	lp.bmu.Unlock()
+	lp.sendsMu.Unlock()
 }
 
 // queueSend queues an answer if lp is batching; false: write it now.
@@ -33,12 +35,12 @@ func (lp *evloop) queueSend(s *Spot, resp []byte, keepAlive bool) bool {
 	if lp.ring == nil || len(resp) == 0 {
 		return false
 	}
-	lp.bmu.Lock()
+	lp.sendsMu.Lock()
 	ok := lp.batching
 	if ok {
 		lp.sends = append(lp.sends, pendingSend{s: s, resp: resp, keepAlive: keepAlive})
 	}
-	lp.bmu.Unlock()
+	lp.sendsMu.Unlock()
 	return ok
 }
 
@@ -48,10 +50,10 @@ func (lp *evloop) flushSends() {
 	if lp.ring == nil {
 		return
 	}
-	lp.bmu.Lock()
+	lp.sendsMu.Lock()
 	lp.batching = false // from here on nothing is queued: all is the loop's
 	all := lp.sends
-	lp.bmu.Unlock()
+	lp.sendsMu.Unlock()
 	if len(all) == 0 {
 		return
 	}
@@ -70,8 +72,8 @@ func (lp *evloop) flushSends() {
 		_ = r.run(k) // a failure leaves those not run as notRun
 		for i, p := range rest[:k] {
 			switch res := r.res[i]; {
-			case res == -int32(syscall.EAGAIN):
-				l.sent(p.s, p.resp, p.keepAlive, 0, syscall.EAGAIN)
+			case res == -int32(unix.EAGAIN):
+				l.sent(p.s, p.resp, p.keepAlive, 0, unix.EAGAIN)
 			case res < 0:
 				// Not run, or failed: nothing was sent. A write says
 				// whether the connection or the ring is at fault.
@@ -84,12 +86,12 @@ func (lp *evloop) flushSends() {
 		rest = rest[k:]
 	}
 	clear(all)
-	lp.bmu.Lock()
+	lp.sendsMu.Lock()
 	lp.sends = all[:0]
 	if cap(all) > keptSends {
 		lp.sends = nil // a large wake's queue: let it go
 	}
-	lp.bmu.Unlock()
+	lp.sendsMu.Unlock()
 }
 
 // keptSends is the largest queue of sends a loop keeps for its next round.
@@ -143,8 +145,8 @@ func (lp *evloop) readQueued() {
 		// flushSends), so r.res holds until the last is served.
 		for i, s := range rest[:k] {
 			switch n := r.res[i]; {
-			case n == -int32(syscall.EAGAIN):
-				l.serveRead(s, lp.rbufs[i], 0, syscall.EAGAIN)
+			case n == -int32(unix.EAGAIN):
+				l.serveRead(s, lp.rbufs[i], 0, unix.EAGAIN)
 			case n < 0:
 				// Not run, or failed: nothing was read. A read says
 				// whether the connection or the ring is at fault.

@@ -1,3 +1,5 @@
+//go:build linux
+
 package parking
 
 import (
@@ -8,6 +10,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // conn is a connection from a Lot's listener. prefix holds bytes read
@@ -26,16 +30,19 @@ type conn struct {
 	spot     *Spot  // while the Lot knows it
 	remote   string // RemoteAddr().String(), once asked for
 
-	mu       sync.Mutex
+	// fdMu guards detached, raw and acct: which descriptor is the
+	// connection's now.
+	fdMu     sync.Mutex
 	detached bool
 	raw      int      // the Lot's descriptor while detached
 	acct     net.Conn // the accepted connection, closed last (connection limits count on it)
 }
 
-// errDetached: the connection is held by the Lot, which does its I/O.
+// errDetached is what Read and Write return while the Lot holds the
+// connection and does its I/O.
 var errDetached = errors.New("parking: connection is detached")
 
-// RemoteAddrString is RemoteAddr().String(), formatted once.
+// RemoteAddrString returns RemoteAddr().String(), formatted once.
 func (c *conn) RemoteAddrString() string {
 	if c.remote == "" {
 		if a := c.RemoteAddr(); a != nil {
@@ -64,18 +71,19 @@ func (c *conn) Write(b []byte) (int, error) {
 	return c.Conn.Write(b)
 }
 
-// isDetached: the connection's only descriptor is its own (detach).
+// isDetached reports whether the connection's only descriptor is the
+// Lot's own (detach).
 func (c *conn) isDetached() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.fdMu.Lock()
+	defer c.fdMu.Unlock()
 	return c.detached
 }
 
 // detach gives the Lot its own descriptor and closes the original (which
 // leaves the runtime's poller; the socket stays open).
 func (c *conn) detach() (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.fdMu.Lock()
+	defer c.fdMu.Unlock()
 	if c.detached {
 		return c.raw, nil
 	}
@@ -101,8 +109,8 @@ func (c *conn) detach() (int, error) {
 
 // attach makes the connection a net.Conn again, for net/http.
 func (c *conn) attach() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.fdMu.Lock()
+	defer c.fdMu.Unlock()
 	if !c.detached {
 		return nil
 	}
@@ -120,14 +128,14 @@ func (c *conn) attach() error {
 // Close closes the Lot's descriptor, the attached connection if any, and
 // the accepted one.
 func (c *conn) Close() error {
-	c.mu.Lock()
+	c.fdMu.Lock()
 	if c.detached {
 		rawClose(c.raw)
 		c.detached, c.raw = false, -1
 	}
 	acct := c.acct
 	c.acct = nil
-	c.mu.Unlock()
+	c.fdMu.Unlock()
 	err := c.Conn.Close()
 	if acct != nil && acct != c.Conn {
 		acct.Close()
@@ -137,6 +145,7 @@ func (c *conn) Close() error {
 	return err
 }
 
+// connFD returns c's descriptor, or -1 when it has none to give.
 func connFD(c net.Conn) int {
 	fd := -1
 	if sc, ok := c.(syscall.Conn); ok {
@@ -147,15 +156,12 @@ func connFD(c net.Conn) int {
 	return fd
 }
 
+// dupCloexec returns a duplicate of fd, closed on exec.
 func dupCloexec(fd int) (int, error) {
-	r, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)
-	if e != 0 {
-		return -1, e
-	}
-	return int(r), nil
+	return unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 }
 
-// dupFile is a duplicate of fd as a file in the runtime's poller.
+// dupFile returns a duplicate of fd as a file in the runtime's poller.
 func dupFile(fd int) (*os.File, error) {
 	nfd, err := dupCloexec(fd)
 	if err != nil {
@@ -176,15 +182,15 @@ func writeSlow(f *os.File, b []byte, timeout time.Duration) error {
 	return err
 }
 
-// rawWrite and rawRead are write(2) and read(2) on a non-blocking socket,
-// which never wait: made without telling the scheduler that a system call
-// may block (RawSyscall), so that the runtime does not hand the thread's
-// processor to another thread while they run.
+// rawWrite and rawRead make write(2) and read(2) on a non-blocking
+// socket, which never wait, without telling the scheduler that a system
+// call may block (RawSyscall), so that the runtime does not hand the
+// thread's processor to another thread while they run.
 func rawWrite(fd int, b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
 	if e != 0 {
 		return -1, e
 	}
@@ -192,27 +198,28 @@ func rawWrite(fd int, b []byte) (int, error) {
 }
 
 func rawRead(fd int, b []byte) (int, error) {
-	n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
 	if e != 0 {
 		return -1, e
 	}
 	return int(n), nil
 }
 
-// rawClose is close(2) made as rawWrite is: closing a TCP socket never
+// rawClose makes close(2) as rawWrite does: closing a TCP socket never
 // waits (no lingering is set), but on loopback it runs the whole
-// teardown, both ends, in the call (tens of microseconds): as an ordinary
-// system call, the runtime's monitor thread would see the loop's
-// processor in a system call that long, hand it to another thread, and
-// wake one, for every connection closed.
+// teardown, both ends, in the call (tens of microseconds). As an
+// ordinary system call, the runtime's monitor thread would see the
+// loop's processor in a system call that long, hand it to another
+// thread, and wake one, for every connection closed.
 func rawClose(fd int) {
-	_, _, _ = syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(fd), 0, 0)
+	_, _, _ = unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
 }
 
-// pollNow is epoll_wait(2) with a zero timeout, which never waits (see
-// rawWrite).
-func pollNow(epfd int, events []syscall.EpollEvent) (int, error) {
-	n, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_WAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+// pollNow makes epoll_pwait(2) with a zero timeout and no signal mask,
+// which never waits (see rawWrite). It is epoll_pwait, not epoll_wait,
+// because arm64 has only the former.
+func pollNow(epfd int, events []unix.EpollEvent) (int, error) {
+	n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
 	if e != 0 {
 		return -1, e
 	}

@@ -1,3 +1,5 @@
+//go:build linux
+
 package parking
 
 import (
@@ -25,15 +27,20 @@ type accepted struct {
 	err error
 }
 
+// listener is a Lot's listener: Accept yields the inner listener's
+// connections (those the Lot does not adopt) and the ones handed back.
 type listener struct {
 	net.Listener
-	back     chan net.Conn
-	accepted chan accepted
-	done     chan struct{}
+	back     chan net.Conn // handed back by the Lot (inject)
+	accepted chan accepted // from pump
+	done     chan struct{} // closed by Close
 	once     sync.Once
-	mu       sync.RWMutex
-	closed   bool
 	lot      *Lot // ListenNative: adopts new connections
+
+	// closeMu guards closed, so that no connection is handed back into
+	// back after Close has emptied it.
+	closeMu sync.RWMutex
+	closed  bool
 }
 
 // pump moves inner's accepts to the channel Accept selects on. It ends
@@ -92,9 +99,9 @@ func (ln *listener) Accept() (net.Conn, error) {
 }
 
 func (ln *listener) Close() error {
-	ln.mu.Lock()
+	ln.closeMu.Lock()
 	ln.closed = true
-	ln.mu.Unlock()
+	ln.closeMu.Unlock()
 	ln.once.Do(func() { close(ln.done) })
 	err := ln.Listener.Close()
 	// Connections handed back but not accepted again are closed.
@@ -111,8 +118,8 @@ func (ln *listener) Close() error {
 // inject hands c back to the server; false when the listener is closed or
 // its queue is full (the caller closes c).
 func (ln *listener) inject(c *conn) bool {
-	ln.mu.RLock()
-	defer ln.mu.RUnlock()
+	ln.closeMu.RLock()
+	defer ln.closeMu.RUnlock()
 	if ln.closed {
 		return false
 	}

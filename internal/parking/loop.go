@@ -1,9 +1,12 @@
+//go:build linux
+
 package parking
 
 import (
 	"os"
 	"sync"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // The event loop. Every connection the Lot holds is registered once,
@@ -14,7 +17,8 @@ import (
 // changes (Answer and Park poke again). No descriptor is re-armed per
 // request.
 
-const evWatch = uint32(syscall.EPOLLIN|syscall.EPOLLRDHUP) | 1<<31 // EPOLLET
+// evWatch is what a connection is registered for, edge-triggered.
+const evWatch = uint32(unix.EPOLLIN|unix.EPOLLRDHUP) | unix.EPOLLET
 
 // evloop is one event loop: an epoll set, the connections registered in
 // it, and the work posted to it.
@@ -25,45 +29,53 @@ type evloop struct {
 	pipeR int
 	pipeW int
 
-	mu     sync.Mutex
-	spots  map[uint64]*Spot
-	nextID uint64
+	// spotsMu guards spots and nextID (the connections registered here,
+	// by id) and epfd once Close sets it to -1.
+	spotsMu sync.Mutex
+	spots   map[uint64]*Spot
+	nextID  uint64
 
 	// Sends and reads in batches (batch.go): ring is set once, at the start.
-	ring     *uring
-	bmu      sync.Mutex
+	ring *uring
+	// sendsMu guards batching and sends: the answers queued in this
+	// round, by whichever goroutine answers.
+	sendsMu  sync.Mutex
 	batching bool
 	sends    []pendingSend
 	toRead   []*Spot  // the loop's own: reads queued in this look at the events
 	rbufs    [][]byte // the loop's own: their buffers
 
-	lmu      sync.Mutex
-	lqueue   []Task
+	// tasksMu guards tasks, closing, sleeping and stopped: the work posted
+	// to the loop, and whether the loop must be woken to see it.
+	tasksMu  sync.Mutex
+	tasks    []Task
 	closing  []*conn // hung up, closed when the loop has nothing else to do
 	sleeping bool    // the loop waits in the poller: post must wake it
-	lstopped bool
+	stopped  bool
 }
 
+// newLoop returns a loop of l with its epoll set and wake-up pipe, and
+// its io_uring when l asks for one and the kernel allows it.
 func newLoop(l *Lot) (*evloop, error) {
-	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
 	}
 	var p [2]int
-	if err := syscall.Pipe2(p[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
-		syscall.Close(epfd)
+	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		unix.Close(epfd)
 		return nil, err
 	}
 	lp := &evloop{lot: l, epfd: epfd, pipeR: p[0], pipeW: p[1], spots: make(map[uint64]*Spot), nextID: 1}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: 0}
-	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, lp.pipeR, &ev); err != nil {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN} // id 0: the pipe
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, lp.pipeR, &ev); err != nil {
 		lp.closeFDs()
 		return nil, err
 	}
 	// The loop never blocks in epoll_wait: it waits for the epoll
 	// descriptor to become readable in the runtime's poller, so no thread
 	// is tied up and the scheduler is not disturbed by a blocking call.
-	if err := syscall.SetNonblock(epfd, true); err != nil {
+	if err := unix.SetNonblock(epfd, true); err != nil {
 		lp.closeFDs()
 		return nil, err
 	}
@@ -76,6 +88,7 @@ func newLoop(l *Lot) (*evloop, error) {
 	return lp, nil
 }
 
+// closeFDs closes the loop's ring, epoll set and pipe.
 func (lp *evloop) closeFDs() {
 	if lp.ring != nil {
 		lp.ring.close()
@@ -83,23 +96,23 @@ func (lp *evloop) closeFDs() {
 	if lp.epf != nil {
 		lp.epf.Close()
 	} else {
-		syscall.Close(lp.epfd)
+		unix.Close(lp.epfd)
 	}
-	syscall.Close(lp.pipeR)
-	syscall.Close(lp.pipeW)
+	unix.Close(lp.pipeR)
+	unix.Close(lp.pipeW)
 }
 
 // post queues f for the loop and wakes the loop if it waits.
 func (lp *evloop) post(f Task) {
-	lp.lmu.Lock()
-	if lp.lstopped {
-		lp.lmu.Unlock()
+	lp.tasksMu.Lock()
+	if lp.stopped {
+		lp.tasksMu.Unlock()
 		return
 	}
-	lp.lqueue = append(lp.lqueue, f)
+	lp.tasks = append(lp.tasks, f)
 	wake := lp.sleeping
 	lp.sleeping = false
-	lp.lmu.Unlock()
+	lp.tasksMu.Unlock()
 	if wake {
 		rawWrite(lp.pipeW, []byte{1})
 	}
@@ -107,9 +120,9 @@ func (lp *evloop) post(f Task) {
 
 // stopLoop makes run return after the work queued so far.
 func (lp *evloop) stopLoop() {
-	lp.lmu.Lock()
-	lp.lstopped = true
-	lp.lmu.Unlock()
+	lp.tasksMu.Lock()
+	lp.stopped = true
+	lp.tasksMu.Unlock()
 	rawWrite(lp.pipeW, []byte{1})
 }
 
@@ -117,7 +130,7 @@ func (lp *evloop) stopLoop() {
 func (lp *evloop) run() {
 	l := lp.lot
 	defer l.wg.Done()
-	events := make([]syscall.EpollEvent, 256)
+	events := make([]unix.EpollEvent, 256)
 	var tasks []Task
 	rc, err := lp.epf.SyscallConn()
 	if err != nil {
@@ -127,13 +140,13 @@ func (lp *evloop) run() {
 		// All queued tasks run before the next look at the events (a
 		// cap of 64 between two looks made the release of 10,000 polls
 		// and the fan-out's p99 slower: set H in docs/PERFORMANCE.md).
-		lp.lmu.Lock()
-		tasks, lp.lqueue = lp.lqueue, tasks[:0]
-		stopped := lp.lstopped
-		lp.lmu.Unlock()
+		lp.tasksMu.Lock()
+		tasks, lp.tasks = lp.tasks, tasks[:0]
+		stopped := lp.stopped
+		lp.tasksMu.Unlock()
 		lp.beginBatch()
 		for i, f := range tasks {
-			runTask(f)
+			l.runTask(f)
 			tasks[i] = nil
 		}
 		lp.flushSends()
@@ -146,11 +159,11 @@ func (lp *evloop) run() {
 		// there are events, none more before sleeping when there are not).
 		// Connections whose clients hung up are closed first, when no
 		// event waits.
-		lp.lmu.Lock()
-		idle := len(lp.lqueue) == 0 && !lp.lstopped
+		lp.tasksMu.Lock()
+		idle := len(lp.tasks) == 0 && !lp.stopped
 		pendingClose := idle && len(lp.closing) > 0
 		lp.sleeping = idle && !pendingClose
-		lp.lmu.Unlock()
+		lp.tasksMu.Unlock()
 		n := 0
 		if pendingClose {
 			if n, _ = pollNow(lp.epfd, events); n <= 0 {
@@ -162,9 +175,9 @@ func (lp *evloop) run() {
 				n, _ = pollNow(lp.epfd, events)
 				return n > 0
 			})
-			lp.lmu.Lock()
+			lp.tasksMu.Lock()
 			lp.sleeping = false
-			lp.lmu.Unlock()
+			lp.tasksMu.Unlock()
 		} else {
 			n, _ = pollNow(lp.epfd, events)
 		}
@@ -175,9 +188,9 @@ func (lp *evloop) run() {
 				lp.drainPipe()
 				continue
 			}
-			lp.mu.Lock()
+			lp.spotsMu.Lock()
 			s := lp.spots[id]
-			lp.mu.Unlock()
+			lp.spotsMu.Unlock()
 			if s != nil {
 				l.event(s, events[i].Events)
 			}
@@ -187,6 +200,7 @@ func (lp *evloop) run() {
 	}
 }
 
+// drainPipe empties the wake-up pipe.
 func (lp *evloop) drainPipe() {
 	var b [64]byte
 	for {
@@ -198,13 +212,13 @@ func (lp *evloop) drainPipe() {
 
 // event records what epoll said of s, then acts on it.
 func (l *Lot) event(s *Spot, ev uint32) {
-	if ev&(syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
+	if ev&(unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		s.hup.Store(true)
 	}
-	if ev&syscall.EPOLLRDHUP != 0 {
+	if ev&unix.EPOLLRDHUP != 0 {
 		s.rdhup.Store(true)
 	}
-	if ev&syscall.EPOLLIN != 0 {
+	if ev&unix.EPOLLIN != 0 {
 		s.readable.Store(true)
 	}
 	l.poke(s, true)
@@ -217,7 +231,7 @@ func (l *Lot) poke(s *Spot, onLoop bool) {
 	case spotHeld:
 		// A held poll's client that half-closes or resets has left.
 		if (s.hup.Load() || s.rdhup.Load()) && s.state.CompareAndSwap(spotHeld, spotGone) {
-			l.held.Add(-1)
+			l.release()
 			l.drop(s)
 			if s.gone != nil {
 				s.Submit(s.gone)
@@ -252,8 +266,8 @@ func (l *Lot) poke(s *Spot, onLoop bool) {
 // register adds s to one loop's epoll set, once for its whole stay.
 func (l *Lot) register(s *Spot) error {
 	lp := l.loops[int(l.next.Add(1))%len(l.loops)]
-	lp.mu.Lock()
-	defer lp.mu.Unlock()
+	lp.spotsMu.Lock()
+	defer lp.spotsMu.Unlock()
 	if lp.epfd < 0 || l.closed.Load() {
 		return ErrNotParkable
 	}
@@ -262,8 +276,8 @@ func (l *Lot) register(s *Spot) error {
 	lp.nextID++
 	lp.spots[s.id] = s
 	s.conn.spot = s
-	ev := syscall.EpollEvent{Events: evWatch, Fd: int32(uint32(s.id)), Pad: int32(uint32(s.id >> 32))}
-	if err := syscall.EpollCtl(lp.epfd, syscall.EPOLL_CTL_ADD, s.fd, &ev); err != nil {
+	ev := unix.EpollEvent{Events: evWatch, Fd: int32(uint32(s.id)), Pad: int32(uint32(s.id >> 32))}
+	if err := unix.EpollCtl(lp.epfd, unix.EPOLL_CTL_ADD, s.fd, &ev); err != nil {
 		delete(lp.spots, s.id)
 		s.conn.spot = nil
 		return err
@@ -279,15 +293,15 @@ func (l *Lot) unregister(s *Spot) { l.forget(s, true) }
 // the only one of its file, and closing it leaves the set).
 func (l *Lot) forget(s *Spot, del bool) {
 	lp := s.lp
-	lp.mu.Lock()
+	lp.spotsMu.Lock()
 	if _, ok := lp.spots[s.id]; ok {
 		delete(lp.spots, s.id)
 		if del && lp.epfd >= 0 {
-			_ = syscall.EpollCtl(lp.epfd, syscall.EPOLL_CTL_DEL, s.fd, nil)
+			_ = unix.EpollCtl(lp.epfd, unix.EPOLL_CTL_DEL, s.fd, nil)
 		}
 	}
 	s.conn.spot = nil
-	lp.mu.Unlock()
+	lp.spotsMu.Unlock()
 }
 
 // closeBatch is how many connections whose clients hung up a loop keeps
@@ -301,18 +315,18 @@ const closeBatch = 256
 func (l *Lot) dropLater(s *Spot) {
 	l.letGo(s)
 	lp := s.lp
-	lp.lmu.Lock()
-	if lp.lstopped || lp.sleeping {
+	lp.tasksMu.Lock()
+	if lp.stopped || lp.sleeping {
 		// Nothing to go before (the loop waits for events), or no loop
 		// to close it later: close it now. (A worker, not the loop, may
 		// be the caller: a loop asleep would not see the list grow.)
-		lp.lmu.Unlock()
+		lp.tasksMu.Unlock()
 		s.conn.Close()
 		return
 	}
 	lp.closing = append(lp.closing, s.conn)
 	full := len(lp.closing) >= closeBatch
-	lp.lmu.Unlock()
+	lp.tasksMu.Unlock()
 	if full {
 		lp.closeHungUp()
 	}
@@ -320,10 +334,10 @@ func (l *Lot) dropLater(s *Spot) {
 
 // closeHungUp closes the connections dropLater kept.
 func (lp *evloop) closeHungUp() {
-	lp.lmu.Lock()
+	lp.tasksMu.Lock()
 	cs := lp.closing
 	lp.closing = nil
-	lp.lmu.Unlock()
+	lp.tasksMu.Unlock()
 	for _, c := range cs {
 		c.Close()
 	}

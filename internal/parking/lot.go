@@ -1,41 +1,21 @@
+//go:build linux
+
 package parking
 
 import (
-	"errors"
 	"log/slog"
-	"net"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// ErrNotParkable: the connection did not come from a Lot's listener (or
-// cannot give its file descriptor).
-var ErrNotParkable = errors.New("parking: connection cannot be parked")
-
-// Server serves a request that arrived on a connection the Lot holds idle
-// (a kept-alive connection after an answer, or a new one from a native
-// listener), so that it does not go through net/http. data is what one
-// read returned; Serve decides what happens next.
-type Server interface {
-	Serve(c net.Conn, data []byte) Outcome
-}
-
-// Outcome is what a Server did with a request.
-type Outcome struct {
-	Resp    []byte // the response to write (unless Parked or HandOff)
-	Close   bool   // close after writing Resp
-	Parked  bool   // the request was parked on this connection (Park was called)
-	HandOff bool   // not served: give the connection to net/http, data replayed first
-}
-
-// Lot is the set of parked and idle connections, the event loop that
-// watches them and the workers that run blocking work.
+// Lot is the set of parked and idle connections, the event loops that
+// watch them and the workers that run blocking work.
 type Lot struct {
 	loops  []*evloop
 	next   atomic.Uint32 // round robin over loops
-	held   atomic.Int64
+	held   atomic.Int64  // held polls parked now (Parked)
 	closed atomic.Bool
 
 	idleTimeout  time.Duration
@@ -44,42 +24,24 @@ type Lot struct {
 	inline       bool
 	ioUring      bool
 	ringErr      error // why a loop has no ring, when one was asked for
+	log          *slog.Logger
 
-	// The workers' queue.
-	qmu     sync.Mutex
-	qcond   *sync.Cond
-	queue   []Task
-	stopped bool
+	// workMu guards the workers' queue (work) and workStopped; workCond
+	// is signalled when either changes.
+	workMu      sync.Mutex
+	workCond    *sync.Cond
+	work        []Task
+	workStopped bool
+
+	// drainMu guards drained, the channel a Drain waits on; draining is
+	// set once a Drain has begun, so that release takes drainMu only then.
+	drainMu  sync.Mutex
+	drained  chan struct{} // closed when held reaches 0
+	draining atomic.Bool
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
-}
-
-// Options configure a Lot.
-type Options struct {
-	Workers int // at least 1
-	// Server, when set, serves the next request of an answered kept-alive
-	// connection natively; without it the connection goes back to net/http.
-	Server Server
-	// IdleTimeout closes a connection idle in the Lot (default 30s).
-	IdleTimeout time.Duration
-	// FirstTimeout closes a new connection (ListenNative) that has sent
-	// no request by then (default IdleTimeout).
-	FirstTimeout time.Duration
-	// Inline runs the Server, answers and hang-ups on the event loops
-	// themselves, as an event-driven server does: no hand-off between
-	// threads per request. Only for a Server and callbacks that never block
-	// (the in-memory engine); otherwise they run on the workers.
-	Inline bool
-	// Loops is the number of event loops (default 1); connections are
-	// spread over them.
-	Loops int
-	// IOUring has each loop send the answers of one round, and (Inline)
-	// read the requests of one round, through an io_uring in one system
-	// call (batch.go), where the kernel allows it; elsewhere they are
-	// written and read one by one, as without it.
-	IOUring bool
 }
 
 // New starts a Lot.
@@ -90,8 +52,11 @@ func New(o Options) (*Lot, error) {
 	if o.FirstTimeout <= 0 {
 		o.FirstTimeout = o.IdleTimeout
 	}
-	l := &Lot{idleTimeout: o.IdleTimeout, firstTimeout: o.FirstTimeout, server: o.Server, inline: o.Inline, ioUring: o.IOUring, stop: make(chan struct{})}
-	l.qcond = sync.NewCond(&l.qmu)
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	l := &Lot{idleTimeout: o.IdleTimeout, firstTimeout: o.FirstTimeout, server: o.Server, inline: o.Inline, ioUring: o.IOUring, log: o.Logger, stop: make(chan struct{})}
+	l.workCond = sync.NewCond(&l.workMu)
 	for range max(o.Loops, 1) {
 		lp, err := newLoop(l)
 		if err != nil {
@@ -110,7 +75,7 @@ func New(o Options) (*Lot, error) {
 	go l.sweep()
 	for range max(o.Workers, 1) {
 		l.wg.Add(1)
-		go l.work()
+		go l.runWorker()
 	}
 	return l, nil
 }
@@ -129,31 +94,39 @@ func (l *Lot) IOUring() (bool, error) {
 	return len(l.loops) > 0, nil
 }
 
-// Parked is the number of held polls parked now (idle kept-alive
+// Parked returns the number of held polls parked now (idle kept-alive
 // connections are not counted).
 func (l *Lot) Parked() int { return int(l.held.Load()) }
 
-// Task is work run off the caller's goroutine (see Spot.Submit). A
-// pointer to the caller's own value satisfies it without an allocation,
-// where a method value (a closure) would cost one per held poll.
-type Task interface{ Run() }
+// release counts one held poll less (answered, gone or closed), and ends
+// a Drain that waits when it was the last.
+func (l *Lot) release() {
+	if l.held.Add(-1) != 0 || !l.draining.Load() {
+		return
+	}
+	l.drainMu.Lock()
+	if l.drained != nil && l.held.Load() == 0 {
+		close(l.drained)
+		l.drained = nil
+	}
+	l.drainMu.Unlock()
+}
 
 // runTask runs t; a panic in it is logged and goes no further, so that a
 // fault in one poll's answer cannot stop the loop or the process.
-func runTask(t Task) {
+func (l *Lot) runTask(t Task) {
 	defer func() {
 		if v := recover(); v != nil {
-			slog.Error("panic in a parked connection's task", "panic", v, "stack", string(debug.Stack()))
+			l.logPanic("a parked connection's task", v)
 		}
 	}()
 	t.Run()
 }
 
-// TaskFunc is a func as a Task.
-type TaskFunc func()
-
-// Run calls f.
-func (f TaskFunc) Run() { f() }
+// logPanic logs v, recovered from what, with the stack.
+func (l *Lot) logPanic(what string, v any) {
+	l.log.Error("panic in "+what, "panic", v, "stack", string(debug.Stack()))
+}
 
 // Submit runs f off the caller's goroutine: on s's loop when the Lot is
 // Inline, else on a worker. After Close, f is dropped.
@@ -165,36 +138,39 @@ func (s *Spot) Submit(f Task) {
 	s.lot.submitWork(f)
 }
 
+// submitWork queues f for a worker.
 func (l *Lot) submitWork(f Task) {
-	l.qmu.Lock()
-	if l.stopped {
-		l.qmu.Unlock()
+	l.workMu.Lock()
+	if l.workStopped {
+		l.workMu.Unlock()
 		return
 	}
-	l.queue = append(l.queue, f)
-	l.qmu.Unlock()
-	l.qcond.Signal()
+	l.work = append(l.work, f)
+	l.workMu.Unlock()
+	l.workCond.Signal()
 }
 
-func (l *Lot) work() {
+// runWorker is one worker: it runs queued Tasks until Close, and the
+// ones queued before Close.
+func (l *Lot) runWorker() {
 	defer l.wg.Done()
 	for {
-		l.qmu.Lock()
-		for len(l.queue) == 0 && !l.stopped {
-			l.qcond.Wait()
+		l.workMu.Lock()
+		for len(l.work) == 0 && !l.workStopped {
+			l.workCond.Wait()
 		}
-		if len(l.queue) == 0 && l.stopped {
-			l.qmu.Unlock()
+		if len(l.work) == 0 && l.workStopped {
+			l.workMu.Unlock()
 			return
 		}
-		f := l.queue[0]
-		l.queue[0] = nil
-		l.queue = l.queue[1:]
-		if len(l.queue) == 0 {
-			l.queue = nil // let a large backlog's array go
+		f := l.work[0]
+		l.work[0] = nil
+		l.work = l.work[1:]
+		if len(l.work) == 0 {
+			l.work = nil // let a large backlog's array go
 		}
-		l.qmu.Unlock()
-		runTask(f)
+		l.workMu.Unlock()
+		l.runTask(f)
 	}
 }
 
@@ -220,13 +196,13 @@ func (l *Lot) sweepIdle(now time.Time) {
 	cutoff := now.UnixNano()
 	var old []*Spot
 	for _, lp := range l.loops {
-		lp.mu.Lock()
+		lp.spotsMu.Lock()
 		for _, s := range lp.spots {
 			if s.state.Load() == spotIdle && s.until.Load() < cutoff {
 				old = append(old, s)
 			}
 		}
-		lp.mu.Unlock()
+		lp.spotsMu.Unlock()
 	}
 	for _, s := range old {
 		if s.state.CompareAndSwap(spotIdle, spotGone) {
@@ -235,26 +211,39 @@ func (l *Lot) sweepIdle(now time.Time) {
 	}
 }
 
-// Drain waits until no held poll is parked or the deadline passes.
+// Drain waits until no held poll is parked or the deadline passes, and
+// reports whether none is.
 func (l *Lot) Drain(deadline time.Time) bool {
-	for l.Parked() > 0 {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(5 * time.Millisecond)
+	l.draining.Store(true) // before the look at held: see release
+	l.drainMu.Lock()
+	if l.held.Load() == 0 {
+		l.drainMu.Unlock()
+		return true
 	}
-	return true
+	if l.drained == nil {
+		l.drained = make(chan struct{})
+	}
+	drained := l.drained
+	l.drainMu.Unlock()
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-drained:
+		return true
+	case <-t.C:
+		return l.held.Load() == 0
+	}
 }
 
-// Close stops the loop and the workers (after the queued work has run)
+// Close stops the loops and the workers (after the queued work has run)
 // and closes every connection still in the Lot. Safe to call twice.
 func (l *Lot) Close() {
 	l.closeOnce.Do(func() {
 		l.closed.Store(true)
-		l.qmu.Lock()
-		l.stopped = true
-		l.qmu.Unlock()
-		l.qcond.Broadcast()
+		l.workMu.Lock()
+		l.workStopped = true
+		l.workMu.Unlock()
+		l.workCond.Broadcast()
 		for _, lp := range l.loops {
 			lp.stopLoop()
 		}
@@ -262,23 +251,23 @@ func (l *Lot) Close() {
 		l.wg.Wait()
 		var rest []*Spot
 		for _, lp := range l.loops {
-			lp.mu.Lock()
+			lp.spotsMu.Lock()
 			for _, s := range lp.spots {
 				rest = append(rest, s)
 			}
-			lp.mu.Unlock()
+			lp.spotsMu.Unlock()
 		}
 		for _, s := range rest {
 			if s.state.CompareAndSwap(spotHeld, spotGone) {
-				l.held.Add(-1)
+				l.release()
 			}
 			l.drop(s)
 		}
 		for _, lp := range l.loops {
-			lp.mu.Lock()
+			lp.spotsMu.Lock()
 			lp.closeFDs()
 			lp.epfd = -1
-			lp.mu.Unlock()
+			lp.spotsMu.Unlock()
 		}
 	})
 }

@@ -1,9 +1,15 @@
+//go:build linux
+
 package parking
 
 import (
 	"bufio"
+	"bytes"
 	"io"
+	"log/slog"
 	"net"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -148,12 +154,68 @@ func TestNotParkable(t *testing.T) {
 	}
 }
 
-// A task that panics is contained: the next one still runs.
-func TestRunTaskContainsPanics(t *testing.T) {
+// A task that panics is contained and logged through Options.Logger: the
+// next one still runs.
+func TestRunTaskLogsPanics(t *testing.T) {
+	var logs syncBuffer
+	lot, err := New(Options{Workers: 1, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lot.Close()
 	ran := false
-	runTask(TaskFunc(func() { panic("boom") }))
-	runTask(TaskFunc(func() { ran = true }))
+	lot.runTask(TaskFunc(func() { panic("boom") }))
+	lot.runTask(TaskFunc(func() { ran = true }))
 	if !ran {
 		t.Fatal("the task after a panicking one did not run")
 	}
+	if got := logs.String(); !strings.Contains(got, "panic") || !strings.Contains(got, "boom") {
+		t.Fatalf("got log %q, want the panic boom in it", got)
+	}
+}
+
+// Drain returns as soon as the last held poll is answered, and false
+// when the deadline passes with one still held.
+func TestDrain(t *testing.T) {
+	lot, _, client, server := setup(t)
+	if !lot.Drain(time.Now().Add(time.Hour)) {
+		t.Fatal("Drain with nothing parked returned false")
+	}
+	spot, err := lot.Park(server, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lot.Drain(time.Now().Add(10 * time.Millisecond)) {
+		t.Fatal("Drain returned true with a poll held")
+	}
+	done := make(chan bool)
+	go func() { done <- lot.Drain(time.Now().Add(time.Hour)) }()
+	spot.Answer([]byte("bye"), false)
+	select {
+	case ok := <-done:
+		if !ok {
+			t.Fatal("Drain returned false after the answer")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Drain did not return within 10s of the last answer")
+	}
+	io.ReadAll(client)
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger on another goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

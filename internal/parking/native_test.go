@@ -1,8 +1,11 @@
+//go:build linux
+
 package parking
 
 import (
 	"bufio"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -29,6 +32,8 @@ func (e *echoServer) Serve(c net.Conn, data []byte) Outcome {
 		return Outcome{HandOff: true}
 	case req == "BYE":
 		return Outcome{Resp: []byte("bye\n"), Close: true}
+	case req == "PANIC":
+		panic("boom")
 	}
 	return Outcome{Resp: []byte("ok " + req + "\n")}
 }
@@ -118,5 +123,46 @@ func TestNativeServerKeepsConnections(t *testing.T) {
 	data, _ := io.ReadAll(c2)
 	if string(data) != "x\n" {
 		t.Fatalf("got %q, want the answer then EOF at the idle timeout", data)
+	}
+}
+
+// A Server that panics on an inline loop closes that connection and logs
+// through Options.Logger; the loop goes on serving the others.
+func TestServerPanicIsContained(t *testing.T) {
+	var logs syncBuffer
+	e := &echoServer{held: make(chan *Spot, 1)}
+	lot, err := New(Options{Workers: 1, Server: e, Inline: true, Loops: 1, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.lot = lot
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := lot.ListenNative(inner)
+	defer ln.Close()
+	defer lot.Close()
+	dial := func() (net.Conn, *bufio.Reader) {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		return c, bufio.NewReader(c)
+	}
+	bad, badR := dial()
+	good, goodR := dial()
+	io.WriteString(bad, "PANIC\r\n")
+	if data, err := io.ReadAll(badR); err != nil || len(data) != 0 {
+		t.Fatalf("got %q, %v, want the connection closed with nothing written", data, err)
+	}
+	io.WriteString(good, "a\r\n")
+	if line, _ := goodR.ReadString('\n'); line != "ok a\n" {
+		t.Fatalf("got %q after a panic on another connection, want ok a", line)
+	}
+	if got := logs.String(); !strings.Contains(got, "panic") || !strings.Contains(got, "boom") {
+		t.Fatalf("got log %q, want the panic boom in it", got)
 	}
 }

@@ -1,13 +1,17 @@
+//go:build linux
+
 package parking
 
 import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
+// The states of a Spot (doc.go draws who moves it from which to which).
 const (
 	spotHeld      int32 = iota // a held poll: watching for a hang-up
 	spotAnswering              // its answer is being written
@@ -27,7 +31,8 @@ type Spot struct {
 	state atomic.Int32
 	until atomic.Int64 // UnixNano: closed if still idle then
 
-	// What epoll said, kept until the state can act on it.
+	// What epoll said, kept until the state can act on it: the loop sets
+	// them (event), whoever reads or serves clears readable and buffered.
 	readable atomic.Bool // input arrived and was not read yet
 	buffered atomic.Bool // conn.prefix holds bytes to serve (prefix is the owner's)
 	rdhup    atomic.Bool // the client closed its side
@@ -52,8 +57,8 @@ func (l *Lot) Park(c net.Conn, buffered []byte, gone Task) (*Spot, error) {
 		s.gone = gone
 		s.buffered.Store(len(lc.prefix) > 0)
 		l.held.Add(1)
-		s.state.Store(spotHeld)
-		l.poke(s, false) // a hang-up seen while it was served
+		s.state.Store(spotHeld) // serving -> held
+		l.poke(s, false)        // a hang-up seen while it was served
 		return s, nil
 	}
 	fd, err := lc.detach()
@@ -64,12 +69,13 @@ func (l *Lot) Park(c net.Conn, buffered []byte, gone Task) (*Spot, error) {
 	s.state.Store(spotHeld)
 	l.held.Add(1)
 	if err := l.register(s); err != nil {
-		l.held.Add(-1)
+		l.release()
 		return nil, err
 	}
 	return s, nil
 }
 
+// newSpot returns a Spot for lc, detached to fd.
 func (l *Lot) newSpot(lc *conn, fd int, gone Task) *Spot {
 	s := &Spot{lot: l, conn: lc, fd: fd, gone: gone}
 	s.buffered.Store(len(lc.prefix) > 0)
@@ -109,7 +115,7 @@ func (s *Spot) Answer(resp []byte, keepAlive bool) bool {
 	if !s.state.CompareAndSwap(spotHeld, spotAnswering) {
 		return false
 	}
-	s.lot.held.Add(-1)
+	s.lot.release()
 	s.lot.send(s, resp, keepAlive)
 	return true
 }
@@ -139,7 +145,7 @@ func (l *Lot) sent(s *Spot, resp []byte, keepAlive bool, n int, err error) {
 		l.afterWrite(s, keepAlive)
 		return
 	}
-	if err != nil && err != syscall.EAGAIN {
+	if err != nil && err != unix.EAGAIN {
 		l.drop(s)
 		return
 	}
@@ -163,14 +169,14 @@ func writeNow(fd int, b []byte) (int, error) {
 	n := 0
 	for n < len(b) {
 		m, err := rawWrite(fd, b[n:])
-		if err == syscall.EINTR {
+		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
 			return n, err
 		}
 		if m <= 0 {
-			return n, syscall.EAGAIN
+			return n, unix.EAGAIN
 		}
 		n += m
 	}
@@ -217,7 +223,7 @@ func (l *Lot) serveNext(s *Spot) {
 	var err error
 	for {
 		n, err = rawRead(s.fd, buf)
-		if err != syscall.EINTR {
+		if err != unix.EINTR {
 			break
 		}
 	}
@@ -226,7 +232,7 @@ func (l *Lot) serveNext(s *Spot) {
 
 // serveRead serves what a read of s into buf returned.
 func (l *Lot) serveRead(s *Spot, buf []byte, n int, err error) {
-	if err == syscall.EAGAIN {
+	if err == unix.EAGAIN {
 		l.afterRead(s) // nothing after all: wait again
 		return
 	}
@@ -240,8 +246,16 @@ func (l *Lot) serveRead(s *Spot, buf []byte, n int, err error) {
 	l.serve(s, buf[:n])
 }
 
-// serve has the Server serve data, a request read from s.
+// serve has the Server serve data, a request read from s. A panic in the
+// Server is logged and closes the connection, so that one request cannot
+// stop the loop or the process.
 func (l *Lot) serve(s *Spot, data []byte) {
+	defer func() {
+		if v := recover(); v != nil {
+			l.logPanic("the native server", v)
+			l.abandon(s)
+		}
+	}()
 	out := l.server.Serve(s.conn, data)
 	switch {
 	case out.Parked:
@@ -253,6 +267,22 @@ func (l *Lot) serve(s *Spot, data []byte) {
 		handBack(s.conn, true)
 	default:
 		l.send(s, out.Resp, !out.Close)
+	}
+}
+
+// abandon closes s after its Server panicked, whether the request was
+// being served or had been parked (then its gone Task runs, as for a
+// hang-up).
+func (l *Lot) abandon(s *Spot) {
+	switch {
+	case s.state.CompareAndSwap(spotHeld, spotGone):
+		l.release()
+		l.drop(s)
+		if s.gone != nil {
+			s.Submit(s.gone)
+		}
+	case s.state.CompareAndSwap(spotServing, spotGone):
+		l.drop(s)
 	}
 }
 

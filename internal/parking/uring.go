@@ -1,10 +1,13 @@
+//go:build linux
+
 package parking
 
 import (
 	"errors"
 	"sync/atomic"
-	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // The little of io_uring the loops use: a ring per loop, through which a
@@ -16,13 +19,13 @@ import (
 // waits for one in the kernel.
 //
 // Where io_uring is missing or forbidden (an old kernel, a container's
-// seccomp profile, kernel.io_uring_disabled), newUring fails and the
-// loops write as before.
+// seccomp profile, kernel.io_uring_disabled, qemu-user), newUring fails
+// and the loops write and read one by one.
 
 const (
-	sysIOUringSetup    = 425 // the same number on every architecture
-	sysIOUringEnter    = 426
-	sysIOUringRegister = 427
+	sysIOUringSetup    = unix.SYS_IO_URING_SETUP // 425 on every architecture
+	sysIOUringEnter    = unix.SYS_IO_URING_ENTER
+	sysIOUringRegister = unix.SYS_IO_URING_REGISTER
 
 	uringOpSend = 26 // IORING_OP_SEND
 	uringOpRecv = 27 // IORING_OP_RECV
@@ -91,13 +94,13 @@ type uring struct {
 	disabled bool    // a submission failed: write and read from now on
 }
 
-// errNoSend: the kernel's io_uring has no send operation.
+// errNoSend says that the kernel's io_uring has no send operation.
 var errNoSend = errors.New("parking: io_uring has no send")
 
 // newUring sets up a ring of ringEntries, or says why it cannot.
 func newUring() (*uring, error) {
 	var p uringParams
-	fd, _, e := syscall.Syscall(sysIOUringSetup, ringEntries, uintptr(unsafe.Pointer(&p)), 0)
+	fd, _, e := unix.Syscall(sysIOUringSetup, ringEntries, uintptr(unsafe.Pointer(&p)), 0)
 	if e != 0 {
 		return nil, e
 	}
@@ -109,6 +112,7 @@ func newUring() (*uring, error) {
 	return r, nil
 }
 
+// setup maps the ring set up with p and checks what the kernel offers.
 func (r *uring) setup(p *uringParams) error {
 	if p.features&uringFeatSingleMmap == 0 {
 		return errors.New("parking: io_uring without a single mapping")
@@ -119,7 +123,7 @@ func (r *uring) setup(p *uringParams) error {
 	r.canRecv = r.supports(uringOpRecv)
 	sqSize := p.sq.array + p.sqEntries*4
 	cqSize := p.cq.cqes + p.cqEntries*uint32(unsafe.Sizeof(uringCQE{}))
-	m, err := syscall.Mmap(r.fd, 0, int(max(sqSize, cqSize)), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED|syscall.MAP_POPULATE)
+	m, err := unix.Mmap(r.fd, 0, int(max(sqSize, cqSize)), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
 	if err != nil {
 		return err
 	}
@@ -133,7 +137,7 @@ func (r *uring) setup(p *uringParams) error {
 	r.cqTail = (*uint32)(unsafe.Add(base, p.cq.tail))
 	r.cqMask = *(*uint32)(unsafe.Add(base, p.cq.ringMask))
 	r.cqes = unsafe.Slice((*uringCQE)(unsafe.Add(base, p.cq.cqes)), p.cqEntries)
-	sm, err := syscall.Mmap(r.fd, uringOffSQEs, int(p.sqEntries)*int(unsafe.Sizeof(uringSQE{})), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED|syscall.MAP_POPULATE)
+	sm, err := unix.Mmap(r.fd, uringOffSQEs, int(p.sqEntries)*int(unsafe.Sizeof(uringSQE{})), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
 	if err != nil {
 		return err
 	}
@@ -147,7 +151,7 @@ func (r *uring) setup(p *uringParams) error {
 func (r *uring) supports(op uint8) bool {
 	// struct io_uring_probe: 16 bytes, then 256 ops of 8 bytes each.
 	var probe [16 + 256*8]byte
-	_, _, e := syscall.Syscall6(sysIOUringRegister, uintptr(r.fd), uringRegisterProbe, uintptr(unsafe.Pointer(&probe[0])), 256, 0, 0)
+	_, _, e := unix.Syscall6(sysIOUringRegister, uintptr(r.fd), uringRegisterProbe, uintptr(unsafe.Pointer(&probe[0])), 256, 0, 0)
 	if e != 0 {
 		return false
 	}
@@ -159,17 +163,18 @@ func (r *uring) supports(op uint8) bool {
 	return o[0] == op && (uint16(o[2])|uint16(o[3])<<8)&uringOpSupported != 0
 }
 
+// close unmaps the ring and closes it.
 func (r *uring) close() {
 	if r.sqeMem != nil {
-		_ = syscall.Munmap(r.sqeMem)
+		_ = unix.Munmap(r.sqeMem)
 		r.sqeMem = nil
 	}
 	if r.ringMem != nil {
-		_ = syscall.Munmap(r.ringMem)
+		_ = unix.Munmap(r.ringMem)
 		r.ringMem = nil
 	}
 	if r.fd >= 0 {
-		syscall.Close(r.fd)
+		unix.Close(r.fd)
 		r.fd = -1
 	}
 }
@@ -180,15 +185,17 @@ func (r *uring) size() int { return len(r.sqes) }
 // send queues a non-blocking send of b on fd, as operation i of the next
 // run. b must stay reachable until run returns (the caller keeps it).
 func (r *uring) send(fd int, b []byte, i int) {
-	r.queue(uringOpSend, fd, b, syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, i)
+	r.queue(uringOpSend, fd, b, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, i)
 }
 
 // recv queues a non-blocking receive into b from fd, as operation i of
 // the next run (b as for send).
 func (r *uring) recv(fd int, b []byte, i int) {
-	r.queue(uringOpRecv, fd, b, syscall.MSG_DONTWAIT, i)
+	r.queue(uringOpRecv, fd, b, unix.MSG_DONTWAIT, i)
 }
 
+// queue puts operation op on fd and b in the submission queue, as
+// operation i of the next run.
 func (r *uring) queue(op uint8, fd int, b []byte, flags uint32, i int) {
 	tail := *r.sqTail
 	idx := tail & r.sqMask
@@ -205,8 +212,8 @@ func (r *uring) queue(op uint8, fd int, b []byte, flags uint32, i int) {
 // not the connection, cannot do it here (a kernel or a security policy
 // that refuses it); the loops then write and read as without one.
 func (r *uring) refused(res int32) {
-	switch syscall.Errno(-res) {
-	case syscall.EINVAL, syscall.EOPNOTSUPP, syscall.EPERM, syscall.EACCES, syscall.ENOSYS:
+	switch unix.Errno(-res) {
+	case unix.EINVAL, unix.EOPNOTSUPP, unix.EPERM, unix.EACCES, unix.ENOSYS:
 		r.disabled = true
 	}
 }
@@ -225,12 +232,12 @@ func (r *uring) run(n int) error {
 	var err error
 	for submitted := 0; submitted < n; {
 		// Made as rawWrite is: sends and receives that do not wait.
-		got, _, e := syscall.RawSyscall6(sysIOUringEnter, uintptr(r.fd), uintptr(n-submitted), 0, 0, 0, 0)
-		if e == syscall.EINTR {
+		got, _, e := unix.RawSyscall6(sysIOUringEnter, uintptr(r.fd), uintptr(n-submitted), 0, 0, 0, 0)
+		if e == unix.EINTR {
 			continue
 		}
 		if e == 0 && got == 0 {
-			e = syscall.EIO
+			e = unix.EIO
 		}
 		if e != 0 {
 			// Take back what was not taken; those are not run.
@@ -259,8 +266,8 @@ func (r *uring) run(n int) error {
 		}
 		// Not expected with MSG_DONTWAIT: wait for the rest, telling the
 		// scheduler that this call may block.
-		_, _, e := syscall.Syscall6(sysIOUringEnter, uintptr(r.fd), 0, uintptr(n-done), uringEnterGetEvents, 0, 0)
-		if e != 0 && e != syscall.EINTR {
+		_, _, e := unix.Syscall6(sysIOUringEnter, uintptr(r.fd), 0, uintptr(n-done), uringEnterGetEvents, 0, 0)
+		if e != 0 && e != unix.EINTR {
 			r.disabled = true
 			return e
 		}

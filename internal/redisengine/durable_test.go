@@ -11,7 +11,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/simple-comet/simple-comet/internal/comet"
-	"github.com/simple-comet/simple-comet/internal/testredis"
+	"github.com/simple-comet/simple-comet/internal/testutil/redis"
 )
 
 func TestParseSentinelURL(t *testing.T) {
@@ -58,10 +58,10 @@ func TestParseSentinelURL(t *testing.T) {
 }
 
 // replicated starts a primary and one replica in sync with it.
-func replicated(t testing.TB) (primary, replica *testredis.Server) {
+func replicated(t testing.TB) (primary, replica *redis.Server) {
 	t.Helper()
-	primary = testredis.Start(t)
-	replica = testredis.StartReplica(t, primary)
+	primary = redis.Start(t)
+	replica = redis.StartReplica(t, primary)
 	c := goredis.NewClient(&goredis.Options{Addr: primary.Addr, MaxRetries: -1})
 	defer c.Close()
 	deadline := time.Now().Add(30 * time.Second)
@@ -219,7 +219,7 @@ func TestRefusesAReplica(t *testing.T) {
 // counter lags (here: the counter set back by hand), the next id is still
 // above every id this node has seen.
 func TestIdsTakeTheWatermarkAsFloor(t *testing.T) {
-	srv := testredis.Start(t)
+	srv := redis.Start(t)
 	e, _ := node(t, srv, "f:", Options{})
 	ctx := bg(t)
 	if err := e.RegisterChannel(ctx, "c", comet.ChannelOptions{}); err != nil {

@@ -11,7 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/simple-comet/simple-comet/internal/comet"
-	"github.com/simple-comet/simple-comet/internal/testredis"
+	"github.com/simple-comet/simple-comet/internal/testutil/redis"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -75,7 +75,7 @@ func (r *recorder) reset() {
 
 // node starts an engine on srv with the given options (URL and a per-test
 // prefix filled in) and closes it when the test ends.
-func node(t testing.TB, srv *testredis.Server, prefix string, o Options) (*Engine, *recorder) {
+func node(t testing.TB, srv *redis.Server, prefix string, o Options) (*Engine, *recorder) {
 	t.Helper()
 	o.URL, o.Prefix = srv.URL, prefix
 	if o.OpTimeout == 0 {
@@ -109,7 +109,7 @@ func mustRead(t testing.TB, e *Engine, q comet.ReadQuery) comet.ReadResult {
 }
 
 func TestTwoNodesShareChannelsIdsAndDoorbells(t *testing.T) {
-	srv := testredis.Start(t)
+	srv := redis.Start(t)
 	a, _ := node(t, srv, "t1:", Options{})
 	b, recB := node(t, srv, "t1:", Options{})
 	ctx := bg(t)
@@ -174,7 +174,7 @@ func TestTwoNodesShareChannelsIdsAndDoorbells(t *testing.T) {
 }
 
 func TestRetentionAndTruncated(t *testing.T) {
-	srv := testredis.Start(t)
+	srv := redis.Start(t)
 	e, _ := node(t, srv, "t2:", Options{})
 	ctx := bg(t)
 	if err := e.RegisterChannel(ctx, "c", comet.ChannelOptions{MaxMessages: 3}); err != nil {
@@ -214,7 +214,7 @@ func TestRetentionAndTruncated(t *testing.T) {
 }
 
 func TestSessionsAndClients(t *testing.T) {
-	srv := testredis.Start(t)
+	srv := redis.Start(t)
 	e, _ := node(t, srv, "t3:", Options{SessionTimeout: 400 * time.Millisecond})
 	ctx := bg(t)
 	if err := e.RegisterChannel(ctx, "private", comet.ChannelOptions{UseSessions: true}); err != nil {
@@ -266,7 +266,7 @@ func TestSessionsAndClients(t *testing.T) {
 }
 
 func TestChannelExpiryWakesEveryNode(t *testing.T) {
-	srv := testredis.Start(t)
+	srv := redis.Start(t)
 	o := Options{ChannelTimeout: 300 * time.Millisecond}
 	a, _ := node(t, srv, "t4:", o)
 	b, recB := node(t, srv, "t4:", o)
@@ -293,7 +293,7 @@ func TestChannelExpiryWakesEveryNode(t *testing.T) {
 }
 
 func TestStatusAndCapacity(t *testing.T) {
-	srv := testredis.Start(t)
+	srv := redis.Start(t)
 	a, _ := node(t, srv, "t5:", Options{MaxChannels: 3, MaxClients: 2})
 	b, _ := node(t, srv, "t5:", Options{MaxChannels: 3, MaxClients: 2})
 	ctx := bg(t)
@@ -337,7 +337,7 @@ func TestStatusAndCapacity(t *testing.T) {
 }
 
 func TestRedisRestartKeepsIdsAndWakesPolls(t *testing.T) {
-	srv := testredis.Start(t)
+	srv := redis.Start(t)
 	e, rec := node(t, srv, "t6:", Options{OpTimeout: 500 * time.Millisecond})
 	ctx := bg(t)
 	if err := e.RegisterChannel(ctx, "c", comet.ChannelOptions{}); err != nil {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/simple-comet/simple-comet/internal/comet"
 	"github.com/simple-comet/simple-comet/internal/enginetest"
-	"github.com/simple-comet/simple-comet/internal/testredis"
+	"github.com/simple-comet/simple-comet/internal/testutil/redis"
 )
 
 // TestEngineSuite runs the shared engine suite on a real redis-server: one
@@ -15,14 +15,14 @@ import (
 // same subtest (a restart) finds what the first stored.
 func TestEngineSuite(t *testing.T) {
 	var mu sync.Mutex
-	servers := map[*testing.T]*testredis.Server{}
+	servers := map[*testing.T]*redis.Server{}
 	enginetest.Run(t, func(t *testing.T, n comet.Notifier, o enginetest.Options) comet.Engine {
 		t.Helper()
 		mu.Lock()
 		srv := servers[t]
 		mu.Unlock()
 		if srv == nil {
-			srv = testredis.Start(t)
+			srv = redis.Start(t)
 			mu.Lock()
 			servers[t] = srv
 			mu.Unlock()

@@ -14,7 +14,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/device"
 	"github.com/simple-comet/simple-comet/client"
-	"github.com/simple-comet/simple-comet/internal/testbrowser"
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
+	"github.com/simple-comet/simple-comet/internal/testutil/browser"
 )
 
 // wait bounds every wait for the page: generous, as the machine is shared.
@@ -43,9 +44,9 @@ func TestServedClientIsTheMinifiedFile(t *testing.T) {
 // and receives the messages of both in publish order, non-ASCII intact.
 func crossOriginFlow(t *testing.T, mobile bool) {
 	s := startComet(t)
-	register(t, s.URL, "news", false)
-	register(t, s.URL, "chat", false)
-	tab := testbrowser.Start(t)
+	api.Register(t, s.URL, "news")
+	api.Register(t, s.URL, "chat")
+	tab := browser.Start(t)
 	if mobile {
 		if err := chromedp.Do(tab, chromedp.Emulate(device.Pixel2)); err != nil {
 			t.Fatal(err)
@@ -68,7 +69,7 @@ func crossOriginFlow(t *testing.T, mobile bool) {
 	for i := 1; i <= 3; i++ {
 		for _, ch := range []string{"news", "chat"} {
 			content := fmt.Sprintf("%s %d: héllo € ✓", ch, i)
-			publish(t, s.URL, ch, content)
+			api.Publish(t, s.URL, ch, content)
 			want = append(want, ch+":"+content)
 		}
 		if i == 1 {
@@ -106,18 +107,18 @@ func TestMobile(t *testing.T) { crossOriginFlow(t, true) }
 // name of its own.
 func TestTwoSubscriptions(t *testing.T) {
 	s := startComet(t)
-	register(t, s.URL, "left", false)
-	register(t, s.URL, "right", false)
+	api.Register(t, s.URL, "left")
+	api.Register(t, s.URL, "right")
 	p := newCountingProxy(t, s.URL)
-	tab := testbrowser.Start(t)
+	tab := browser.Start(t)
 	openHarness(t, tab, p.URL, "")
 	eval[bool](t, tab, "sub('l', "+js(readURL(p.URL, "left"))+") && sub('r', "+js(readURL(p.URL, "right"))+")")
 
 	var left, right []string
 	for i := 1; i <= 4; i++ {
 		l, r := "left:l"+strconv.Itoa(i), "right:r"+strconv.Itoa(i)
-		publish(t, s.URL, "left", "l"+strconv.Itoa(i))
-		publish(t, s.URL, "right", "r"+strconv.Itoa(i))
+		api.Publish(t, s.URL, "left", "l"+strconv.Itoa(i))
+		api.Publish(t, s.URL, "right", "r"+strconv.Itoa(i))
 		left, right = append(left, l), append(right, r)
 		if i%2 == 0 {
 			waitFor(t, tab, "[logs.l, logs.r]", jsonOf([][]string{left, right}), wait)
@@ -138,15 +139,15 @@ func TestTwoSubscriptions(t *testing.T) {
 // client_id; a subscription without one gets only the public channel.
 func TestSessionChannel(t *testing.T) {
 	s := startComet(t)
-	register(t, s.URL, "private", true)
-	register(t, s.URL, "public", false)
-	registerClient(t, s.URL, "alice")
-	tab := testbrowser.Start(t)
+	api.Register(t, s.URL, "private", "use_sessions", "1")
+	api.Register(t, s.URL, "public")
+	api.RegisterClient(t, s.URL, "alice")
+	tab := browser.Start(t)
 	comet := otherOrigin(t, s.Addr)
 	openHarness(t, tab, comet, "")
 	eval[bool](t, tab, "sub('alice', "+js(readURL(comet, "private", "public"))+", 'alice') && sub('anon', "+js(readURL(comet, "private", "public"))+")")
-	publish(t, s.URL, "private", "for alice")
-	publish(t, s.URL, "public", "for all")
+	api.Publish(t, s.URL, "private", "for alice")
+	api.Publish(t, s.URL, "public", "for all")
 	waitFor(t, tab, "[logs.alice, logs.anon]", jsonOf([][]string{
 		{"private:for alice", "public:for all"},
 		{"public:for all"},
@@ -159,12 +160,12 @@ func TestSessionChannel(t *testing.T) {
 // restart, once each.
 func TestServerRestart(t *testing.T) {
 	s := startComet(t)
-	register(t, s.URL, "feed", false)
-	tab := testbrowser.Start(t)
+	api.Register(t, s.URL, "feed")
+	tab := browser.Start(t)
 	comet := otherOrigin(t, s.Addr)
 	openHarness(t, tab, comet, "")
 	eval[bool](t, tab, "sub('feed', "+js(readURL(comet, "feed"))+")")
-	publish(t, s.URL, "feed", "before")
+	api.Publish(t, s.URL, "feed", "before")
 	waitFor(t, tab, "logs.feed", jsonOf([]string{"feed:before"}), wait)
 
 	if err := s.Stop(); err != nil {
@@ -175,12 +176,12 @@ func TestServerRestart(t *testing.T) {
 	s2 := startComet(t, "--http-port="+port(t, s.Addr))
 	// The memory engine forgot the channel: register it again, and publish
 	// at once, before the client is back.
-	register(t, s2.URL, "feed", false)
-	publish(t, s2.URL, "feed", "after 1")
-	publish(t, s2.URL, "feed", "after 2")
+	api.Register(t, s2.URL, "feed")
+	api.Publish(t, s2.URL, "feed", "after 1")
+	api.Publish(t, s2.URL, "feed", "after 2")
 	want := []string{"feed:before", "feed:after 1", "feed:after 2"}
 	waitFor(t, tab, "logs.feed", jsonOf(want), 2*wait)
-	publish(t, s2.URL, "feed", "after 3")
+	api.Publish(t, s2.URL, "feed", "after 3")
 	want = append(want, "feed:after 3")
 	waitFor(t, tab, "logs.feed", jsonOf(want), wait)
 	// Nothing more arrives: no duplicate.
@@ -194,12 +195,12 @@ func TestServerRestart(t *testing.T) {
 // flight throws nothing.
 func TestCancel(t *testing.T) {
 	s := startComet(t)
-	register(t, s.URL, "c", false)
+	api.Register(t, s.URL, "c")
 	p := newCountingProxy(t, s.URL)
-	tab := testbrowser.Start(t)
+	tab := browser.Start(t)
 	openHarness(t, tab, p.URL, "")
 	eval[bool](t, tab, "sub('c', "+js(readURL(p.URL, "c"))+")")
-	publish(t, s.URL, "c", "one")
+	api.Publish(t, s.URL, "c", "one")
 	waitFor(t, tab, "logs.c", jsonOf([]string{"c:one"}), wait)
 	p.waitReads(t, 2, wait) // the next poll is held
 
@@ -208,7 +209,7 @@ func TestCancel(t *testing.T) {
 	n := len(p.Reads())
 	// Answer the poll that was in flight, then give a would-be poller
 	// several hold periods.
-	publish(t, s.URL, "c", "two")
+	api.Publish(t, s.URL, "c", "two")
 	time.Sleep(time.Duration(3*hold)*time.Second + 500*time.Millisecond)
 	if got := len(p.Reads()); got != n {
 		t.Fatalf("reads after cancel(): got %d, want %d (none after cancel)", got, n)
@@ -226,14 +227,14 @@ func TestCancel(t *testing.T) {
 // nothing throws and nothing is delivered twice.
 func TestHungRequest(t *testing.T) {
 	s := startComet(t)
-	register(t, s.URL, "h", false)
+	api.Register(t, s.URL, "h")
 	p := newCountingProxy(t, s.URL)
-	tab := testbrowser.Start(t)
+	tab := browser.Start(t)
 	openHarness(t, tab, p.URL, "")
 	p.Hold()
 	eval[bool](t, tab, "(SimpleComet.timeout = 4000) && sub('h', "+js(readURL(p.URL, "h"))+")")
 	p.waitReads(t, 1, wait)
-	publish(t, s.URL, "h", "m1")
+	api.Publish(t, s.URL, "h", "m1")
 	// The watchdog gives up on the first poll and sends another.
 	p.waitReads(t, 2, wait)
 	p.Release() // both go through: the first one late
@@ -248,7 +249,7 @@ func TestHungRequest(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	publish(t, s.URL, "h", "m2")
+	api.Publish(t, s.URL, "h", "m2")
 	waitFor(t, tab, "logs.h", jsonOf([]string{"h:m1", "h:m2"}), wait)
 	time.Sleep(time.Duration(hold)*time.Second + 500*time.Millisecond)
 	waitFor(t, tab, "logs.h", jsonOf([]string{"h:m1", "h:m2"}), wait)
@@ -261,7 +262,7 @@ func TestHungRequest(t *testing.T) {
 func TestErrorRepliesBackOff(t *testing.T) {
 	s := startComet(t)
 	p := newCountingProxy(t, s.URL)
-	tab := testbrowser.Start(t)
+	tab := browser.Start(t)
 	openHarness(t, tab, p.URL, "")
 	eval[bool](t, tab, "sub('late', "+js(readURL(p.URL, "late"))+")")
 	time.Sleep(6 * time.Second)
@@ -273,8 +274,8 @@ func TestErrorRepliesBackOff(t *testing.T) {
 	if got := eval[int](t, tab, "replies.late"); got != 0 {
 		t.Fatalf("callback calls for error replies: got %d, want 0", got)
 	}
-	register(t, s.URL, "late", false)
-	publish(t, s.URL, "late", "finally")
+	api.Register(t, s.URL, "late")
+	api.Publish(t, s.URL, "late", "finally")
 	waitFor(t, tab, "logs.late", jsonOf([]string{"late:finally"}), 2*wait)
 	noErrors(t, tab)
 }
@@ -283,9 +284,9 @@ func TestErrorRepliesBackOff(t *testing.T) {
 // nor body sends nothing until one appears, then polls.
 func TestDeferredUntilBody(t *testing.T) {
 	s := startComet(t)
-	register(t, s.URL, "d", false)
+	api.Register(t, s.URL, "d")
 	p := newCountingProxy(t, s.URL)
-	tab := testbrowser.Start(t)
+	tab := browser.Start(t)
 	openHarness(t, tab, p.URL, "")
 	eval[bool](t, tab, `(function () {
 		var html = document.documentElement;
@@ -298,7 +299,7 @@ func TestDeferredUntilBody(t *testing.T) {
 		t.Fatalf("reads without head or body: got %d, want 0", got)
 	}
 	eval[bool](t, tab, "!!document.documentElement.appendChild(savedBody)")
-	publish(t, s.URL, "d", "now")
+	api.Publish(t, s.URL, "d", "now")
 	waitFor(t, tab, "logs.d", jsonOf([]string{"d:now"}), wait)
 	noErrors(t, tab)
 }

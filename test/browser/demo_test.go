@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/simple-comet/simple-comet/internal/testbrowser"
+	"github.com/simple-comet/simple-comet/internal/testutil/browser"
 )
 
 // screenshots is set by `make screenshots`: TestDemo then writes
@@ -20,8 +20,8 @@ var screenshots = flag.Bool("screenshots", false, "write docs/demo.png from Test
 // server; what one sends shows up for the other, and both see who joined.
 func TestDemo(t *testing.T) {
 	s := startComet(t, "--enable-demo")
-	alice := testbrowser.Start(t)
-	bob := testbrowser.Tab(t, alice)
+	alice := browser.Start(t)
+	bob := browser.Tab(t, alice)
 	open := func(tab context.Context, name string) {
 		t.Helper()
 		if err := chromedp.Do(tab,

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/simple-comet/simple-comet/internal/testserver"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
 //go:embed testdata/harness.html
@@ -28,9 +28,9 @@ var harness string
 const hold = 2
 
 // startComet runs the real server with a short hold.
-func startComet(t testing.TB, args ...string) *testserver.Server {
+func startComet(t testing.TB, args ...string) *server.Server {
 	t.Helper()
-	return testserver.Start(t, append([]string{fmt.Sprintf("--http-timeout=%d", hold)}, args...)...)
+	return server.Start(t, append([]string{fmt.Sprintf("--http-timeout=%d", hold)}, args...)...)
 }
 
 // port is the TCP port of addr (host:port).
@@ -65,44 +65,6 @@ func servePage(t testing.TB, comet string) string {
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL + "/"
-}
-
-// post sends a form to the server and returns the decoded reply; it fails
-// the test unless return_code >= 1.
-func post(t testing.TB, base, path string, form url.Values) map[string]any {
-	t.Helper()
-	resp, err := http.PostForm(base+path, form)
-	if err != nil {
-		t.Fatalf("POST %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	var reply map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&reply); err != nil {
-		t.Fatalf("POST %s: decoding the reply: %v", path, err)
-	}
-	if code, _ := reply["return_code"].(float64); code < 1 {
-		t.Fatalf("POST %s %v: got %v, want return_code >= 1", path, form, reply)
-	}
-	return reply
-}
-
-func register(t testing.TB, base, channel string, sessions bool) {
-	t.Helper()
-	form := url.Values{"channel_id": {channel}}
-	if sessions {
-		form.Set("use_sessions", "1")
-	}
-	post(t, base, "/channels.json", form)
-}
-
-func registerClient(t testing.TB, base, id string) {
-	t.Helper()
-	post(t, base, "/clients.json", url.Values{"client_id": {id}})
-}
-
-func publish(t testing.TB, base, channel, content string) {
-	t.Helper()
-	post(t, base, "/channels/"+url.PathEscape(channel)+".json", url.Values{"content": {content}})
 }
 
 // readURL is the JSON-P read resource of channels on base.

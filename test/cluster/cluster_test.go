@@ -16,14 +16,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simple-comet/simple-comet/internal/testserver"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
 // publisher publishes count messages (or until stop) on node, round robin
 // over channels, and records each outcome.
 type publisher struct {
 	name     string
-	node     *testserver.Server
+	node     *server.Server
 	channels []string
 
 	mu     sync.Mutex
@@ -86,7 +86,7 @@ func results(t *testing.T, pubs []*publisher) (acked []sent, maybe map[string]bo
 
 // startSubscribers polls until stop; the node of subscriber i is i mod n,
 // and subscriber 0 moves to the next node after moveAfter messages.
-func startSubscribers(subs []*subscriber, nodes []*testserver.Server, moveAfter int, stop <-chan struct{}, wg *sync.WaitGroup, moved *atomic.Bool) {
+func startSubscribers(subs []*subscriber, nodes []*server.Server, moveAfter int, stop <-chan struct{}, wg *sync.WaitGroup, moved *atomic.Bool) {
 	for i, s := range subs {
 		wg.Add(1)
 		go func() {
@@ -111,7 +111,7 @@ func startSubscribers(subs []*subscriber, nodes []*testserver.Server, moveAfter 
 }
 
 // current is the newest id, read through node: subscribers start from it.
-func current(t *testing.T, node *testserver.Server, channels []string) int64 {
+func current(t *testing.T, node *server.Server, channels []string) int64 {
 	t.Helper()
 	r, err := call("GET", readURL(node, channels, 0), nil)
 	if err != nil || r.ReturnCode != 1 {

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simple-comet/simple-comet/internal/testredis"
-	"github.com/simple-comet/simple-comet/internal/testserver"
+	"github.com/simple-comet/simple-comet/internal/testutil/redis"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
 // timedPublisher is a publisher that also records when each publish began
@@ -65,10 +65,10 @@ func (p *timedPublisher) run(stop <-chan struct{}, pause time.Duration) {
 // acknowledged publish was delivered to its subscribers exactly once and
 // in order, and is still stored (a since=0 read on every node returns it).
 func TestSentinelFailoverLosesNoAcknowledgedPublish(t *testing.T) {
-	g := testredis.StartGroup(t)
-	var nodes []*testserver.Server
+	g := redis.StartGroup(t)
+	var nodes []*server.Server
 	for i := range 3 {
-		nodes = append(nodes, testserver.Start(t,
+		nodes = append(nodes, server.Start(t,
 			"--redis-url="+g.URL(), "--redis-wait-replicas=1", "--redis-prefix=failover:",
 			fmt.Sprintf("--http-timeout=%d", holdSeconds),
 			fmt.Sprintf("--node-id=node%d", i)))
@@ -118,7 +118,7 @@ func TestSentinelFailoverLosesNoAcknowledgedPublish(t *testing.T) {
 	if old == nil {
 		t.Fatal("got no primary named by the Sentinels, want one")
 	}
-	var replicas []*testredis.Server
+	var replicas []*redis.Server
 	for _, s := range g.Servers {
 		if s != old {
 			replicas = append(replicas, s)

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sync"
@@ -8,20 +9,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simple-comet/simple-comet/internal/testserver"
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
-func health(node *testserver.Server) int {
-	resp, err := httpc.Get(node.URL + "/health")
+// health is the status of node's /health, or 0 when it does not answer.
+func health(node *server.Server) int {
+	r, err := api.Try(context.Background(), httpc, node.URL, http.MethodGet, "/health", "", nil)
 	if err != nil {
 		return 0
 	}
-	resp.Body.Close()
-	return resp.StatusCode
+	return r.Status
 }
 
 // waitHealth waits (bounded) until every node's /health answers status.
-func waitHealth(t *testing.T, nodes []*testserver.Server, status int, limit time.Duration) {
+func waitHealth(t *testing.T, nodes []*server.Server, status int, limit time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for i, n := range nodes {

@@ -1,9 +1,9 @@
 package cluster
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -13,11 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simple-comet/simple-comet/internal/testredis"
-	"github.com/simple-comet/simple-comet/internal/testserver"
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
+	"github.com/simple-comet/simple-comet/internal/testutil/redis"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
-func TestMain(m *testing.M) { os.Exit(testserver.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(server.Main(m)) }
 
 // holdSeconds is --http-timeout for the nodes: short, so that a test that
 // waits for held polls never waits long.
@@ -29,12 +30,12 @@ var httpc = &http.Client{
 }
 
 // startCluster starts redis-server and n nodes sharing it.
-func startCluster(t *testing.T, n int) (*testredis.Server, []*testserver.Server) {
+func startCluster(t *testing.T, n int) (*redis.Server, []*server.Server) {
 	t.Helper()
-	r := testredis.Start(t)
-	var nodes []*testserver.Server
+	r := redis.Start(t)
+	var nodes []*server.Server
 	for i := range n {
-		nodes = append(nodes, testserver.Start(t,
+		nodes = append(nodes, server.Start(t,
 			"--redis-url="+r.URL, "--redis-prefix=cluster:",
 			fmt.Sprintf("--http-timeout=%d", holdSeconds),
 			fmt.Sprintf("--node-id=node%d", i)))
@@ -42,63 +43,45 @@ func startCluster(t *testing.T, n int) (*testredis.Server, []*testserver.Server)
 	return r, nodes
 }
 
+// reply is what the cluster tests read of an answer, decoded without
+// failing so that goroutines can record it.
 type reply struct {
+	api.ReadReply
+	MessageID  int64 `json:"message_id"`
 	status     int
 	retryAfter string
-	ReturnCode int                     `json:"return_code"`
-	MessageID  int64                   `json:"message_id"`
-	Since      int64                   `json:"since"`
-	LastID     int64                   `json:"last_id"`
-	Messages   map[string][]msgPayload `json:"messages"`
 }
 
-type msgPayload struct {
-	ID      int64  `json:"id"`
-	Content string `json:"content"`
-}
-
+// call sends one request through httpc (a hang is a failure) and decodes
+// the answer; it fails no test, so goroutines can use it.
 func call(method, u string, form url.Values) (reply, error) {
-	var body io.Reader
+	var ctype string
+	var body []byte
 	if form != nil {
-		body = strings.NewReader(form.Encode())
+		ctype, body = api.FormType, []byte(form.Encode())
 	}
-	req, err := http.NewRequest(method, u, body)
+	rep, err := api.Try(context.Background(), httpc, u, method, "", ctype, body)
 	if err != nil {
 		return reply{}, err
 	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := httpc.Do(req)
-	if err != nil {
-		return reply{}, err
-	}
-	defer resp.Body.Close()
 	var r reply
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return reply{}, err
+	if err := json.Unmarshal(rep.Body, &r); err != nil {
+		return reply{}, fmt.Errorf("status %d body %q: %v", rep.Status, rep.Body, err)
 	}
-	if err := json.Unmarshal(b, &r); err != nil {
-		return reply{}, fmt.Errorf("status %d body %q: %v", resp.StatusCode, b, err)
-	}
-	r.status, r.retryAfter = resp.StatusCode, resp.Header.Get("Retry-After")
+	r.status, r.retryAfter = rep.Status, rep.Header.Get("Retry-After")
 	return r, nil
 }
 
-func register(t *testing.T, node *testserver.Server, channel string) {
+func register(t *testing.T, node *server.Server, channel string) {
 	t.Helper()
-	r, err := call("POST", node.URL+"/channels.json", url.Values{"channel_id": {channel}, "max_messages": {"10000"}})
-	if err != nil || r.ReturnCode != 1 {
-		t.Fatalf("register %s: got %+v, %v, want return_code 1", channel, r, err)
-	}
+	api.Register(t, node.URL, channel, "max_messages", "10000")
 }
 
-func publishURL(node *testserver.Server, channel string) string {
+func publishURL(node *server.Server, channel string) string {
 	return node.URL + "/channels/" + url.PathEscape(channel) + ".json"
 }
 
-func readURL(node *testserver.Server, channels []string, since int64) string {
+func readURL(node *server.Server, channels []string, since int64) string {
 	return fmt.Sprintf("%s/channels/%s.json?since=%d", node.URL, url.PathEscape(strings.Join(channels, "|")), since)
 }
 
@@ -129,7 +112,7 @@ func newSubscriber(name string, channels []string, since int64) *subscriber {
 // poll makes one read on node and records what it got. It returns whether
 // the read was answered (an answer with -5 counts; a transport error does
 // not).
-func (s *subscriber) poll(node *testserver.Server) bool {
+func (s *subscriber) poll(node *server.Server) bool {
 	r, err := call("GET", readURL(node, s.channels, s.since), nil)
 	s.mu.Lock()
 	defer s.mu.Unlock()

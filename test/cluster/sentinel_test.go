@@ -10,7 +10,7 @@ import (
 
 	"github.com/simple-comet/simple-comet/internal/comet"
 	"github.com/simple-comet/simple-comet/internal/redisengine"
-	"github.com/simple-comet/simple-comet/internal/testredis"
+	"github.com/simple-comet/simple-comet/internal/testutil/redis"
 )
 
 // wakes is a comet.Notifier that counts NotifyAll calls by reason.
@@ -50,7 +50,7 @@ func (w *wakes) waitAll(t *testing.T, r comet.WakeReason, n int, limit time.Dura
 // TestGroupPromotesAReplicaWhenThePrimaryDies checks the test helper
 // itself: a write both replicas confirmed is on the promoted one.
 func TestGroupPromotesAReplicaWhenThePrimaryDies(t *testing.T) {
-	g := testredis.StartGroup(t)
+	g := redis.StartGroup(t)
 	first := g.Primary()
 	if first != g.Servers[0] {
 		t.Fatalf("got primary %v, want the first server %s", first, g.Servers[0].Addr)
@@ -80,7 +80,7 @@ func TestGroupPromotesAReplicaWhenThePrimaryDies(t *testing.T) {
 // woken) and comes back (every poll re-reads), writes succeed again, and
 // what was acknowledged with WaitReplicas 1 is still there.
 func TestSentinelEngineFollowsThePrimary(t *testing.T) {
-	g := testredis.StartGroup(t)
+	g := redis.StartGroup(t)
 	w := &wakes{}
 	e, err := redisengine.New(redisengine.Options{URL: g.URL(), Prefix: "s:", WaitReplicas: 1, OpTimeout: 2 * time.Second}, w)
 	if err != nil {

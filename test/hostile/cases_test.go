@@ -5,7 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/simple-comet/simple-comet/test/rawhttp"
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
+	"github.com/simple-comet/simple-comet/internal/testutil/rawhttp"
 )
 
 // hostileCase is one malformed or hostile request and the answer it must
@@ -42,7 +43,7 @@ func channelList(n int, name func(int) string) string {
 // sinceIs checks the since a read used and that it returned keep's messages.
 func sinceIs(want int64, messages bool) func(t *testing.T, rep *rawhttp.Reply) {
 	return func(t *testing.T, rep *rawhttp.Reply) {
-		var r rawhttp.ReadReply
+		var r api.ReadReply
 		rep.Decode(t, &r)
 		if r.Since != want && want >= 0 {
 			t.Fatalf("got since %d, want %d", r.Since, want)
@@ -132,7 +133,7 @@ func hostileCases() []hostileCase {
 		{name: "since with space", raw: get("/channels/keep.json?since=%205"), status: 200, code: 1, check: sinceIs(0, true)},
 		{name: "since repeated: the first counts", raw: get("/channels/keep.json?since=0&since=9"), status: 200, code: 1, check: sinceIs(0, true)},
 		{name: "since max int64 is held and clamped", raw: get("/channels/keep.json?since=9223372036854775807"), status: 200, code: 1, check: func(t *testing.T, rep *rawhttp.Reply) {
-			var r rawhttp.ReadReply
+			var r api.ReadReply
 			rep.Decode(t, &r)
 			if r.Since != r.LastID || r.Since <= 0 || len(r.Messages["keep"]) != 0 {
 				t.Fatalf("got since %d last_id %d with %d messages, want since = last_id = the newest id and none", r.Since, r.LastID, len(r.Messages["keep"]))

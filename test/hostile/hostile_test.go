@@ -15,11 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simple-comet/simple-comet/internal/testserver"
-	"github.com/simple-comet/simple-comet/test/rawhttp"
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
+	"github.com/simple-comet/simple-comet/internal/testutil/rawhttp"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
-func TestMain(m *testing.M) { os.Exit(testserver.MainNoLeaks(m)) }
+func TestMain(m *testing.M) { os.Exit(server.MainNoLeaks(m)) }
 
 const (
 	bodyLimit      = 64 << 10
@@ -41,7 +42,7 @@ var ackedContents = []string{
 }
 
 func TestHostileInput(t *testing.T) {
-	s := testserver.Start(t, serverArgs...)
+	s := server.Start(t, serverArgs...)
 	addr := s.Addr
 	rawhttp.Register(t, addr, "keep", url.Values{"max_messages": {"1000"}})
 	rawhttp.Register(t, addr, "other", url.Values{"max_messages": {"1000"}})
@@ -49,9 +50,9 @@ func TestHostileInput(t *testing.T) {
 	if rep, code := rawhttp.Call(t, addr, rawhttp.Form("/clients.json", url.Values{"client_id": {"c1"}})); code != 1 {
 		t.Fatalf("register client: got %d %q, want 1", code, rep.Body)
 	}
-	var acked []rawhttp.Message
+	var acked []api.Message
 	for _, c := range ackedContents {
-		acked = append(acked, rawhttp.Message{Content: c, ID: rawhttp.Publish(t, addr, "keep", c, nil)})
+		acked = append(acked, api.Message{Content: c, ID: rawhttp.Publish(t, addr, "keep", c, nil)})
 	}
 
 	for _, c := range hostileCases() {
@@ -185,8 +186,9 @@ func shorterThanAnnounced(t *testing.T, addr string) {
 	}
 }
 
-// slowBody: a body that stops arriving is answered -1 once the request
-// timeout has passed, and the connection is closed.
+// slowBody: a body that stops arriving is answered 408 (plain text, no
+// return code) once the request timeout has passed, and the connection is
+// closed (PROTOCOL.md, "Requests that do not arrive").
 func slowBody(t *testing.T, addr string) {
 	conn := rawhttp.Dial(t, addr)
 	defer conn.Close()
@@ -200,8 +202,8 @@ func slowBody(t *testing.T, addr string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code, _ := rep.Code(); code != -1 || !rep.Close {
-		t.Fatalf("got %d %q close=%v, want return_code -1 and Connection: close", rep.StatusCode, rep.Body, rep.Close)
+	if _, ok := rep.Code(); rep.StatusCode != 408 || ok || !rep.Close {
+		t.Fatalf("got %d %q close=%v, want 408 without a return code and Connection: close", rep.StatusCode, rep.Body, rep.Close)
 	}
 	if d := time.Since(start); d < requestTimeout/2 {
 		t.Fatalf("got the answer after %v, want it only once the body stopped for about %v", d, requestTimeout)

@@ -6,8 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/simple-comet/simple-comet/internal/testserver"
-	"github.com/simple-comet/simple-comet/test/rawhttp"
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
+	"github.com/simple-comet/simple-comet/internal/testutil/rawhttp"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
 const secret = "s3cret-Value_with+symbols/=="
@@ -89,7 +90,7 @@ var protectedResources = []protectedResource{
 
 func TestSecret(t *testing.T) {
 	// The secret comes from the environment, so it is not on the command line.
-	s := testserver.StartEnv(t, []string{"SIMPLE_COMET_SECRET=" + secret}, "--enable-status", "--enable-metrics", "--access-log")
+	s := server.StartEnv(t, []string{"SIMPLE_COMET_SECRET=" + secret}, "--enable-status", "--enable-metrics", "--access-log")
 	for _, a := range s.Args {
 		if strings.Contains(a, secret) {
 			t.Fatalf("got the secret in the arguments %q, want it only in the environment", s.Args)
@@ -159,7 +160,7 @@ func TestSecret(t *testing.T) {
 		for _, a := range []string{"", "header:wrong", "param:wrong"} {
 			p, h := authParts(a)
 			rep, code := rawhttp.Call(t, addr, rawhttp.Request("GET", withQuery("/channels/open.json?since=0", p), "", h...))
-			var r rawhttp.ReadReply
+			var r api.ReadReply
 			rep.Decode(t, &r)
 			if code != 1 || len(r.Messages["open"]) == 0 {
 				t.Fatalf("a read with auth %q: got %q, want 1 with the messages", a, rep.Body)
@@ -188,12 +189,12 @@ func TestSecret(t *testing.T) {
 }
 
 func TestSecretFlagAndNoStartWarningOnLoopback(t *testing.T) {
-	s := testserver.Start(t, "--secret="+secret)
+	s := server.Start(t, "--secret="+secret)
 	if rep, code := rawhttp.Call(t, s.Addr, rawhttp.Form("/channels.json", url.Values{"channel_id": {"x"}})); code != -4 {
 		t.Fatalf("register without the secret given by --secret: got %q, want -4", rep.Body)
 	}
 	rawhttp.Register(t, s.Addr, "x", url.Values{"secret": {secret}})
-	open := testserver.Start(t)
+	open := server.Start(t)
 	if strings.Contains(open.Log(), "no --secret") {
 		t.Fatalf("got the no-secret warning on a loopback-only server, want none:\n%s", open.Log())
 	}

@@ -6,16 +6,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
 )
 
 func TestHTTPStatus(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		s := e.start(t, "--max-body-bytes=100", "--http-timeout=1")
-		registerChannel(t, s, "a")
+		api.Register(t, s.URL, "a")
 		t.Run("unknown path is 404", func(t *testing.T) {
 			for _, p := range []string{"/", "/nope", "/channels", "/channelsx.json", "/status.json", "/stats.json", "/status.html", "/metrics", "//channels/a.json"} {
-				r := get(t, s, p).wantStatus(t, 404)
-				m := r.wantCode(t, -1)
+				r := api.Get(t, s.URL, p).WantStatus(t, 404)
+				m := r.WantCode(t, -1)
 				if m["error_message"] != "Unknown resource" {
 					t.Fatalf("GET %s: got error_message %v, want Unknown resource", p, m["error_message"])
 				}
@@ -26,7 +28,7 @@ func TestHTTPStatus(t *testing.T) {
 		})
 		t.Run("unknown format", func(t *testing.T) {
 			for _, p := range []string{"/channels/a.xml", "/channels/a", "/channels/a.JSON", "/channels.txt", "/clients/x.html"} {
-				m := get(t, s, p).wantStatus(t, 200).wantCode(t, -1)
+				m := api.Get(t, s.URL, p).WantStatus(t, 200).WantCode(t, -1)
 				if m["error_message"] != "Unknown output format" {
 					t.Fatalf("GET %s: got error_message %v, want Unknown output format", p, m["error_message"])
 				}
@@ -44,35 +46,35 @@ func TestHTTPStatus(t *testing.T) {
 				{"POST", "/clients/me.json", "DELETE"},
 			}
 			for _, c := range cases {
-				r := do(t, s, c.method, c.path, "", nil).wantStatus(t, 405)
+				r := api.Do(t, s.URL, c.method, c.path, "", nil).WantStatus(t, 405)
 				if got := r.Header.Get("Allow"); got != c.allow {
 					t.Fatalf("%s %s: got Allow %q, want %q", c.method, c.path, got, c.allow)
 				}
 				if c.method != "HEAD" {
-					r.wantCode(t, -1)
+					r.WantCode(t, -1)
 				}
 			}
 		})
 		t.Run("body over the limit is 413", func(t *testing.T) {
-			r := post(t, s, "/channels/a.json", url.Values{"content": {strings.Repeat("x", 200)}}).wantStatus(t, 413)
-			r.wantCode(t, -1)
+			r := api.Post(t, s.URL, "/channels/a.json", url.Values{"content": {strings.Repeat("x", 200)}}).WantStatus(t, 413)
+			r.WantCode(t, -1)
 			ct, body := multipartBody(t, [][2]string{{"content", strings.Repeat("y", 200)}})
-			do(t, s, "POST", "/channels/a.json", ct, body).wantStatus(t, 413).wantCode(t, -1)
+			api.Do(t, s.URL, "POST", "/channels/a.json", ct, body).WantStatus(t, 413).WantCode(t, -1)
 			// Not a form, still limited.
-			do(t, s, "POST", "/channels/a.json?content=q", "text/plain", []byte(strings.Repeat("z", 200))).wantStatus(t, 413)
+			api.Do(t, s.URL, "POST", "/channels/a.json?content=q", "text/plain", []byte(strings.Repeat("z", 200))).WantStatus(t, 413)
 			// Under the limit all is well, and nothing was stored above.
-			post(t, s, "/channels/a.json", url.Values{"content": {"small"}}).wantStatus(t, 200).wantCode(t, 1)
-			if got := contents(readNow(t, s, []string{"a"}, "").Messages["a"]); len(got) != 1 || got[0] != "small" {
+			api.Post(t, s.URL, "/channels/a.json", url.Values{"content": {"small"}}).WantStatus(t, 200).WantCode(t, 1)
+			if got := api.Contents(api.ReadNow(t, s.URL, []string{"a"}, "").Messages["a"]); len(got) != 1 || got[0] != "small" {
 				t.Fatalf("after refused bodies: got %q, want [small]", got)
 			}
 		})
 		t.Run("health and client", func(t *testing.T) {
-			r := get(t, s, "/health").wantStatus(t, 200)
+			r := api.Get(t, s.URL, "/health").WantStatus(t, 200)
 			if string(r.Body) != `{"ok":true}` {
 				t.Fatalf("health: got %s, want {\"ok\":true}", r.Body)
 			}
 			for _, p := range []string{"/simple-comet.js", "/simple-comet.min.js"} {
-				r := get(t, s, p).wantStatus(t, 200)
+				r := api.Get(t, s.URL, p).WantStatus(t, 200)
 				if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/javascript") || len(r.Body) == 0 {
 					t.Fatalf("GET %s: got %q, %d bytes; want JavaScript", p, r.Header.Get("Content-Type"), len(r.Body))
 				}
@@ -85,27 +87,27 @@ func TestHTTPStatus(t *testing.T) {
 func TestUnavailable(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		s := e.start(t, "--max-channels=1", "--max-clients=1")
-		registerChannel(t, s, "one")
-		registerClient(t, s, "c1")
-		r := post(t, s, "/channels.json", url.Values{"channel_id": {"two"}}).wantStatus(t, 503)
-		r.wantCode(t, -5)
+		api.Register(t, s.URL, "one")
+		api.RegisterClient(t, s.URL, "c1")
+		r := api.Post(t, s.URL, "/channels.json", url.Values{"channel_id": {"two"}}).WantStatus(t, 503)
+		r.WantCode(t, -5)
 		if got := r.Header.Get("Retry-After"); got != "1" {
 			t.Fatalf("-5 on .json: got Retry-After %q, want 1", got)
 		}
-		r = post(t, s, "/clients.json", url.Values{"client_id": {"c2"}}).wantStatus(t, 503)
-		r.wantCode(t, -5)
-		r = post(t, s, "/channels.jsonp", url.Values{"channel_id": {"two"}}).wantStatus(t, 200)
+		r = api.Post(t, s.URL, "/clients.json", url.Values{"client_id": {"c2"}}).WantStatus(t, 503)
+		r.WantCode(t, -5)
+		r = api.Post(t, s.URL, "/channels.jsonp", url.Values{"channel_id": {"two"}}).WantStatus(t, 200)
 		m := jsonp(t, r, "_JSONP_comet_cb")
-		if num(t, m["return_code"]) != -5 {
+		if api.Num(t, m["return_code"]) != -5 {
 			t.Fatalf("-5 on .jsonp: got %v, want return_code -5", m)
 		}
 		// Precedence: -1 and -2 before -5.
-		post(t, s, "/channels.json", url.Values{"channel_id": {"one"}}).wantStatus(t, 200).wantCode(t, -2)
-		post(t, s, "/channels.json", url.Values{"channel_id": {"bad|name"}}).wantStatus(t, 200).wantCode(t, -1)
-		post(t, s, "/clients.json", url.Values{"client_id": {"c1"}}).wantStatus(t, 200).wantCode(t, -2)
+		api.Post(t, s.URL, "/channels.json", url.Values{"channel_id": {"one"}}).WantStatus(t, 200).WantCode(t, -2)
+		api.Post(t, s.URL, "/channels.json", url.Values{"channel_id": {"bad|name"}}).WantStatus(t, 200).WantCode(t, -1)
+		api.Post(t, s.URL, "/clients.json", url.Values{"client_id": {"c1"}}).WantStatus(t, 200).WantCode(t, -2)
 		// Freeing a slot makes room.
-		del(t, s, "/channels/one.json").wantCode(t, 2)
-		registerChannel(t, s, "two")
+		api.Delete(t, s.URL, "/channels/one.json").WantCode(t, 2)
+		api.Register(t, s.URL, "two")
 	})
 }
 
@@ -113,17 +115,17 @@ func TestUnavailable(t *testing.T) {
 func TestMaxConnections(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		s := e.start(t, "--max-connections=1", "--http-timeout=5")
-		registerChannel(t, s, "a")
-		client.Transport.(*http.Transport).CloseIdleConnections()
+		api.Register(t, s.URL, "a")
+		api.Client.Transport.(*http.Transport).CloseIdleConnections()
 		// The held poll must get the only connection; the server may still
 		// count the connection just closed, so retry a refused one.
-		var held <-chan result
+		var held <-chan api.Result
 		for try := 0; ; try++ {
-			held = async(t.Context(), s.URL, "GET", "/channels/a.json?since=99999999999999999")
+			held = api.Async(t.Context(), s.URL, "GET", "/channels/a.json?since=99999999999999999")
 			select {
 			case res := <-held:
-				if try == 20 || res.err != nil || res.r.Status != 503 {
-					t.Fatalf("held poll: got (%v, %d), want it held", res.err, res.r.Status)
+				if try == 20 || res.Err != nil || res.Reply.Status != 503 {
+					t.Fatalf("held poll: got (%v, %d), want it held", res.Err, res.Reply.Status)
 				}
 				time.Sleep(100 * time.Millisecond)
 				continue
@@ -132,14 +134,14 @@ func TestMaxConnections(t *testing.T) {
 			break
 		}
 		c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-		r, err := tryDo(t.Context(), c, s.URL, "POST", "/channels/a.json?content=x", "", nil)
+		r, err := api.Try(t.Context(), c, s.URL, "POST", "/channels/a.json?content=x", "", nil)
 		if err != nil {
 			t.Fatalf("request over the limit: %v", err)
 		}
-		r.wantStatus(t, 503).wantCode(t, -5)
+		r.WantStatus(t, 503).WantCode(t, -5)
 		if r.Header.Get("Retry-After") == "" {
 			t.Fatal("503 over --max-connections: got no Retry-After, want one")
 		}
-		wait(t, held, 30e9).wantStatus(t, 200)
+		api.Wait(t, held, 30e9).WantStatus(t, 200)
 	})
 }

@@ -3,8 +3,8 @@ package integration
 import (
 	"testing"
 
-	"github.com/simple-comet/simple-comet/internal/testredis"
-	"github.com/simple-comet/simple-comet/internal/testserver"
+	"github.com/simple-comet/simple-comet/internal/testutil/redis"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
 // engine is one engine the whole suite runs against.
@@ -29,7 +29,7 @@ func engines() []engine {
 		{name: "memory-noring", kind: "memory", args: func(testing.TB) []string { return []string{"--io-uring=false"} }},
 		{name: "redis", args: func(t testing.TB) []string {
 			t.Helper()
-			r := testredis.Start(t)
+			r := redis.Start(t)
 			return []string{"--redis-url=" + r.URL}
 		}},
 	}
@@ -44,15 +44,15 @@ func eachEngine(t *testing.T, f func(t *testing.T, e engine)) {
 }
 
 // start runs the real server on this engine with extra switches.
-func (e engine) start(t testing.TB, args ...string) *testserver.Server {
+func (e engine) start(t testing.TB, args ...string) *server.Server {
 	t.Helper()
-	return testserver.Start(t, append(e.args(t), args...)...)
+	return server.Start(t, append(e.args(t), args...)...)
 }
 
 // startEnv is start with environment variables (KEY=VALUE).
-func (e engine) startEnv(t testing.TB, env []string, args ...string) *testserver.Server {
+func (e engine) startEnv(t testing.TB, env []string, args ...string) *server.Server {
 	t.Helper()
-	return testserver.StartEnv(t, env, append(e.args(t), args...)...)
+	return server.StartEnv(t, env, append(e.args(t), args...)...)
 }
 
 // engineName is what /status.json reports as the engine.

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
 )
 
 const readCacheControl = "private, must-revalidate, proxy-revalidate, max-age=1, s-max-age=1, stale-while-revalidate=1, stale-if-error=86400"
@@ -12,8 +14,8 @@ const readCacheControl = "private, must-revalidate, proxy-revalidate, max-age=1,
 func TestHeaders(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		s := e.start(t, "--enable-status", "--http-timeout=1", "--max-body-bytes=50")
-		registerChannel(t, s, "h")
-		publish(t, s, "h", "x")
+		api.Register(t, s.URL, "h")
+		api.Publish(t, s.URL, "h", "x")
 		// Every reply to a GET of a channel path is a read reply, errors
 		// included (a client's poll loop sees the same headers either way).
 		reads := []struct{ name, method, path string }{
@@ -27,7 +29,7 @@ func TestHeaders(t *testing.T) {
 		}
 		for _, c := range reads {
 			t.Run(c.name, func(t *testing.T) {
-				r := do(t, s, c.method, c.path, "", nil)
+				r := api.Do(t, s.URL, c.method, c.path, "", nil)
 				h := r.Header
 				for k, want := range map[string]string{
 					"X-Content-Type-Options":      "nosniff",
@@ -68,11 +70,11 @@ func TestHeaders(t *testing.T) {
 		}
 		for _, c := range others {
 			t.Run(c.name, func(t *testing.T) {
-				var r reply
+				var r api.Reply
 				if c.body != nil {
-					r = do(t, s, c.method, c.path, formType, []byte(c.body.Encode()))
+					r = api.Do(t, s.URL, c.method, c.path, api.FormType, []byte(c.body.Encode()))
 				} else {
-					r = do(t, s, c.method, c.path, "", nil)
+					r = api.Do(t, s.URL, c.method, c.path, "", nil)
 				}
 				h := r.Header
 				if got := h.Get("Content-Type"); got != c.ct {

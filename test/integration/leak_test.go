@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
 )
 
 // TestHangUpLeak: 2,000 polls that hang up while held leave nothing behind:
@@ -19,29 +21,29 @@ func TestHangUpLeak(t *testing.T) {
 		const total, batch = 2000, 200
 		s := e.start(t, "--enable-status", "--http-timeout=60", "--inactive-channel-timeout=0")
 		for _, c := range []string{"l0", "l1", "l2"} {
-			registerChannel(t, s, c)
+			api.Register(t, s.URL, c)
 		}
 		// The status requests use their own transport; nothing else stays
 		// connected while measuring.
 		statusClient := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 		measure := func() (held, goroutines int64) {
 			t.Helper()
-			client.Transport.(*http.Transport).CloseIdleConnections()
-			r, err := tryDo(t.Context(), statusClient, s.URL, "GET", "/status.json", "", nil)
+			api.Client.Transport.(*http.Transport).CloseIdleConnections()
+			r, err := api.Try(t.Context(), statusClient, s.URL, "GET", "/status.json", "", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			st := r.obj(t)["status"].(map[string]any)
-			return num(t, st["held_connections_count"]), num(t, st["goroutines"])
+			st := r.Obj(t)["status"].(map[string]any)
+			return api.Num(t, st["held_connections_count"]), api.Num(t, st["goroutines"])
 		}
 		// Warm up once so lazily started goroutines are counted in the base.
 		warm, cancel := context.WithCancel(t.Context())
-		ch := async(warm, s.URL, "GET", "/channels/l0.json?since=9000000000000000000")
-		eventually(t, "warm-up poll held", holdBound, func() bool { h, _ := measure(); return h == 1 })
+		ch := api.Async(warm, s.URL, "GET", "/channels/l0.json?since=9000000000000000000")
+		api.Eventually(t, "warm-up poll held", holdBound, func() bool { h, _ := measure(); return h == 1 })
 		cancel()
 		<-ch
 		var base int64
-		eventually(t, "a stable baseline", 20*time.Second, func() bool {
+		api.Eventually(t, "a stable baseline", 20*time.Second, func() bool {
 			h, g := measure()
 			time.Sleep(200 * time.Millisecond)
 			h2, g2 := measure()
@@ -56,15 +58,15 @@ func TestHangUpLeak(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			var wg sync.WaitGroup
 			for i := range batch {
-				path := "/channels/" + list([]string{"l0", "l1", "l2"}[:1+i%3]...) + ".json?since=9000000000000000000"
+				path := "/channels/" + api.List([]string{"l0", "l1", "l2"}[:1+i%3]...) + ".json?since=9000000000000000000"
 				wg.Go(func() {
-					_, err := tryDo(ctx, hc, s.URL, "GET", path, "", nil)
+					_, err := api.Try(ctx, hc, s.URL, "GET", path, "", nil)
 					if err == nil {
 						t.Errorf("a poll was answered, want it held until it hung up")
 					}
 				})
 			}
-			eventually(t, fmt.Sprintf("batch at %d held", done), 30*time.Second, func() bool {
+			api.Eventually(t, fmt.Sprintf("batch at %d held", done), 30*time.Second, func() bool {
 				h, _ := measure()
 				return h == batch
 			})
@@ -72,14 +74,14 @@ func TestHangUpLeak(t *testing.T) {
 			wg.Wait()
 		}
 		var held, g int64
-		eventually(t, "held count and goroutines back to the start", 30*time.Second, func() bool {
+		api.Eventually(t, "held count and goroutines back to the start", 30*time.Second, func() bool {
 			held, g = measure()
 			return held == 0 && g <= base
 		})
 		t.Logf("goroutines: %d before, %d after %d hang-ups; RSS %d kB before, %d kB after", base, g, total, rssBefore, rss(t, s.Pid()))
 		// The server still works.
-		registerChannel(t, s, "after")
-		publish(t, s, "after", "x")
+		api.Register(t, s.URL, "after")
+		api.Publish(t, s.URL, "after", "x")
 	})
 }
 

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
 )
 
 func TestNames(t *testing.T) {
@@ -38,16 +40,16 @@ func TestNames(t *testing.T) {
 				if !c.ok {
 					want = -1
 				}
-				do(t, s, "POST", "/channels.json", formType, []byte("channel_id="+c.encoded)).wantCode(t, want)
+				api.Do(t, s.URL, "POST", "/channels.json", api.FormType, []byte("channel_id="+c.encoded)).WantCode(t, want)
 				if !c.ok {
-					do(t, s, "POST", "/channels/"+c.encoded+".json?content=x", "", nil).wantCode(t, -1)
-					do(t, s, "DELETE", "/channels/"+c.encoded+".json", "", nil).wantCode(t, -1)
-					do(t, s, "POST", "/clients.json", formType, []byte("client_id="+c.encoded)).wantCode(t, map[bool]int{true: 1, false: -1}[c.name == "reserved $"])
+					api.Do(t, s.URL, "POST", "/channels/"+c.encoded+".json?content=x", "", nil).WantCode(t, -1)
+					api.Do(t, s.URL, "DELETE", "/channels/"+c.encoded+".json", "", nil).WantCode(t, -1)
+					api.Do(t, s.URL, "POST", "/clients.json", api.FormType, []byte("client_id="+c.encoded)).WantCode(t, map[bool]int{true: 1, false: -1}[c.name == "reserved $"])
 					return
 				}
-				do(t, s, "POST", "/channels/"+c.encoded+".json?content=hi", "", nil).wantCode(t, 1)
-				r := do(t, s, "GET", "/channels/"+c.encoded+".json", "", nil)
-				rr := r.read(t)
+				api.Do(t, s.URL, "POST", "/channels/"+c.encoded+".json?content=hi", "", nil).WantCode(t, 1)
+				r := api.Do(t, s.URL, "GET", "/channels/"+c.encoded+".json", "", nil)
+				rr := r.Read(t)
 				if len(rr.Messages) != 1 {
 					t.Fatalf("read: got %v, want one channel", rr.Messages)
 				}
@@ -57,13 +59,13 @@ func TestNames(t *testing.T) {
 						t.Fatalf("read: got %q: %v, want %q: [hi]", name, ms, dec)
 					}
 				}
-				do(t, s, "POST", "/clients.json", formType, []byte("client_id="+c.encoded)).wantCode(t, 1)
-				do(t, s, "DELETE", "/clients/"+c.encoded+".json", "", nil).wantCode(t, 2)
-				do(t, s, "DELETE", "/channels/"+c.encoded+".json", "", nil).wantCode(t, 2)
+				api.Do(t, s.URL, "POST", "/clients.json", api.FormType, []byte("client_id="+c.encoded)).WantCode(t, 1)
+				api.Do(t, s.URL, "DELETE", "/clients/"+c.encoded+".json", "", nil).WantCode(t, 2)
+				api.Do(t, s.URL, "DELETE", "/channels/"+c.encoded+".json", "", nil).WantCode(t, 2)
 			})
 		}
 		t.Run("reserved channel is not readable by users without it existing", func(t *testing.T) {
-			get(t, s, "/channels/%24status.json").wantCode(t, -2)
+			api.Get(t, s.URL, "/channels/%24status.json").WantCode(t, -2)
 		})
 	})
 }
@@ -73,23 +75,23 @@ func TestPathsAsSent(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		s := e.start(t, "--http-timeout=1")
 		for _, name := range []string{"a//b", "a/./b", "a/../b", "/lead", "trail/", "a.json"} {
-			registerChannel(t, s, name)
+			api.Register(t, s.URL, name)
 			raw := "/channels/" + name + ".json"
-			r := do(t, s, "POST", raw+"?content=x", "", nil).wantStatus(t, 200)
-			r.wantCode(t, 1)
-			rr := get(t, s, raw).wantStatus(t, 200).read(t)
+			r := api.Do(t, s.URL, "POST", raw+"?content=x", "", nil).WantStatus(t, 200)
+			r.WantCode(t, 1)
+			rr := api.Get(t, s.URL, raw).WantStatus(t, 200).Read(t)
 			if ms := rr.Messages[name]; len(ms) != 1 {
 				t.Fatalf("GET %s: got %v, want channel %q with one message", raw, rr.Messages, name)
 			}
-			do(t, s, "DELETE", raw, "", nil).wantCode(t, 2)
+			api.Do(t, s.URL, "DELETE", raw, "", nil).WantCode(t, 2)
 		}
 		// Percent-decoded before split: %7C separates, an encoded slash is a
 		// slash in the name.
-		registerChannel(t, s, "x/y")
-		registerChannel(t, s, "z")
-		publish(t, s, "x/y", "1")
-		publish(t, s, "z", "2")
-		rr := get(t, s, "/channels/x%2Fy%7Cz.json").read(t)
+		api.Register(t, s.URL, "x/y")
+		api.Register(t, s.URL, "z")
+		api.Publish(t, s.URL, "x/y", "1")
+		api.Publish(t, s.URL, "z", "2")
+		rr := api.Get(t, s.URL, "/channels/x%2Fy%7Cz.json").Read(t)
 		if len(rr.Messages["x/y"]) != 1 || len(rr.Messages["z"]) != 1 {
 			t.Fatalf("got %v, want x/y and z", rr.Messages)
 		}
@@ -100,26 +102,26 @@ func TestStatus(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		off := e.start(t)
 		for _, p := range []string{"/status.json", "/stats.json", "/status.jsonp", "/stats.jsonp"} {
-			get(t, off, p).wantStatus(t, 404).wantCode(t, -1)
+			api.Get(t, off.URL, p).WantStatus(t, 404).WantCode(t, -1)
 		}
 		s := e.start(t, "--enable-status", "--http-timeout=2")
-		st := status(t, s)
+		st := api.Status(t, s.URL)
 		for _, k := range []string{"channels", "clients", "held_connections_count", "channels_count", "clients_count", "node", "uptime_seconds", "messages_published", "engine", "version"} {
 			if _, ok := st[k]; !ok {
 				t.Fatalf("status: got %v, want key %q", st, k)
 			}
 		}
-		if num(t, st["channels_count"]) != 0 || len(st["channels"].([]any)) != 0 {
+		if api.Num(t, st["channels_count"]) != 0 || len(st["channels"].([]any)) != 0 {
 			t.Fatalf("empty server status: got %v, want no channels", st)
 		}
-		registerChannel(t, s, "s1")
-		registerChannel(t, s, "s2")
-		registerClient(t, s, "c1")
-		publish(t, s, "s1", "x")
-		held := async(t.Context(), s.URL, "GET", "/channels/s2.json")
-		eventually(t, "held count 1", 10e9, func() bool { return heldCount(t, s) == 1 })
-		st = status(t, s)
-		if num(t, st["channels_count"]) != 2 || num(t, st["clients_count"]) != 1 || num(t, st["messages_published"]) < 1 {
+		api.Register(t, s.URL, "s1")
+		api.Register(t, s.URL, "s2")
+		api.RegisterClient(t, s.URL, "c1")
+		api.Publish(t, s.URL, "s1", "x")
+		held := api.Async(t.Context(), s.URL, "GET", "/channels/s2.json")
+		api.Eventually(t, "held count 1", 10e9, func() bool { return api.Held(t, s.URL) == 1 })
+		st = api.Status(t, s.URL)
+		if api.Num(t, st["channels_count"]) != 2 || api.Num(t, st["clients_count"]) != 1 || api.Num(t, st["messages_published"]) < 1 {
 			t.Fatalf("status: got %v, want 2 channels, 1 client, 1+ messages", st)
 		}
 		if chs := st["channels"].([]any); len(chs) != 2 {
@@ -132,22 +134,22 @@ func TestStatus(t *testing.T) {
 			t.Fatalf("status engine: got %v, want %q", st["engine"], e.engineName())
 		}
 		// The top level carries the counts too, and /stats.json is the same.
-		top := get(t, s, "/stats.json").wantStatus(t, 200).wantCode(t, 1)
-		if num(t, top["channels_count"]) != 2 || num(t, top["held_connections_count"]) != 1 {
+		top := api.Get(t, s.URL, "/stats.json").WantStatus(t, 200).WantCode(t, 1)
+		if api.Num(t, top["channels_count"]) != 2 || api.Num(t, top["held_connections_count"]) != 1 {
 			t.Fatalf("/stats.json: got %v, want channels_count 2, held 1", top)
 		}
-		m := jsonp(t, get(t, s, "/status.jsonp"), "_JSONP_comet_cb")
-		if num(t, m["return_code"]) != 1 {
+		m := jsonp(t, api.Get(t, s.URL, "/status.jsonp"), "_JSONP_comet_cb")
+		if api.Num(t, m["return_code"]) != 1 {
 			t.Fatalf("/status.jsonp: got %v, want return_code 1", m)
 		}
-		wait(t, held, 30e9)
-		eventually(t, "held count back to 0", 10e9, func() bool { return heldCount(t, s) == 0 })
+		api.Wait(t, held, 30e9)
+		api.Eventually(t, "held count back to 0", 10e9, func() bool { return api.Held(t, s.URL) == 0 })
 		// Lists are capped at 1,000; counts are exact.
 		for i := range 1005 {
-			post(t, s, "/channels.json", url.Values{"channel_id": {"many" + itoa(int64(i))}}).wantCode(t, 1)
+			api.Post(t, s.URL, "/channels.json", url.Values{"channel_id": {"many" + itoa(int64(i))}}).WantCode(t, 1)
 		}
-		st = status(t, s)
-		if n := len(st["channels"].([]any)); n != 1000 || num(t, st["channels_count"]) != 1007 {
+		st = api.Status(t, s.URL)
+		if n := len(st["channels"].([]any)); n != 1000 || api.Num(t, st["channels_count"]) != 1007 {
 			t.Fatalf("status with 1007 channels: got %d listed, count %v; want 1000 and 1007", n, st["channels_count"])
 		}
 	})

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
 )
 
 // TestNoLoss: 4 publishers × 500 messages over 3 channels, 20 subscribers
@@ -21,7 +23,7 @@ func TestNoLoss(t *testing.T) {
 		channels := []string{"n0", "n1", "n2"}
 		s := e.start(t, "--http-timeout=5", "--max-messages-limit=10000")
 		for _, c := range channels {
-			registerChannel(t, s, c, "max_messages", "5000")
+			api.Register(t, s.URL, c, "max_messages", "5000")
 		}
 		// Subscriber i reads two or three of the channels.
 		subs := make([][]string, subscribers)
@@ -39,9 +41,9 @@ func TestNoLoss(t *testing.T) {
 				perChannel[channels[(p+i)%len(channels)]]++
 			}
 		}
-		start := publish(t, s, "n0", "start") // every subscriber begins here
+		start := api.Publish(t, s.URL, "n0", "start") // every subscriber begins here
 		type got struct {
-			byChannel map[string][]message
+			byChannel map[string][]api.Message
 			err       error
 		}
 		results := make([]got, subscribers)
@@ -50,9 +52,9 @@ func TestNoLoss(t *testing.T) {
 		for i := range subscribers {
 			subWG.Go(func() {
 				res := &results[i]
-				res.byChannel = map[string][]message{}
+				res.byChannel = map[string][]api.Message{}
 				since := start
-				path := "/channels/" + list(subs[i]...) + ".json?since="
+				path := "/channels/" + api.List(subs[i]...) + ".json?since="
 				want := 0
 				for _, c := range subs[i] {
 					want += perChannel[c]
@@ -70,12 +72,12 @@ func TestNoLoss(t *testing.T) {
 						res.err = fmt.Errorf("timed out with %d of %d messages", n, want)
 						return
 					}
-					r, err := tryDo(t.Context(), client, s.URL, http.MethodGet, path+itoa(since), "", nil)
+					r, err := api.Try(t.Context(), nil, s.URL, http.MethodGet, path+itoa(since), "", nil)
 					if err != nil {
 						res.err = err
 						return
 					}
-					var rr readReply
+					var rr api.ReadReply
 					if err := jsonUnmarshal(r.Body, &rr); err != nil || rr.ReturnCode != 1 {
 						res.err = fmt.Errorf("read: %v %s", err, r.Body)
 						return
@@ -112,7 +114,7 @@ func TestNoLoss(t *testing.T) {
 			pubWG.Go(func() {
 				for i := range perPub {
 					ch := channels[(p+i)%len(channels)]
-					r, err := tryDo(t.Context(), client, s.URL, http.MethodPost, "/channels/"+ch+".json", formType, []byte(fmt.Sprintf("content=%d-%d", p, i)))
+					r, err := api.Try(t.Context(), nil, s.URL, http.MethodPost, "/channels/"+ch+".json", api.FormType, []byte(fmt.Sprintf("content=%d-%d", p, i)))
 					if err != nil || r.Status != 200 {
 						pubErrs <- fmt.Errorf("publish %d-%d: %v %d %s", p, i, err, r.Status, r.Body)
 						return
@@ -129,7 +131,7 @@ func TestNoLoss(t *testing.T) {
 		}
 		subWG.Wait()
 		// What was published, per channel, in id order (a read of all).
-		all := readNow(t, s, channels, "since="+itoa(start))
+		all := api.ReadNow(t, s.URL, channels, "since="+itoa(start))
 		for i, res := range results {
 			if res.err != nil {
 				t.Fatalf("subscriber %d: %v", i, res.err)

@@ -4,16 +4,18 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
 )
 
 func TestChannelRegistration(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		s := e.start(t, "--max-messages-limit=50", "--messages-per-channel=3")
-		m := post(t, s, "/channels.json", url.Values{"channel_id": {"news"}}).wantStatus(t, 200).wantCode(t, 1)
+		m := api.Post(t, s.URL, "/channels.json", url.Values{"channel_id": {"news"}}).WantStatus(t, 200).WantCode(t, 1)
 		if m["channel_id"] != "news" {
 			t.Fatalf("reply channel_id: got %v, want news", m["channel_id"])
 		}
-		m = post(t, s, "/channels.json", url.Values{"channel_id": {"news"}}).wantStatus(t, 200).wantCode(t, -2)
+		m = api.Post(t, s.URL, "/channels.json", url.Values{"channel_id": {"news"}}).WantStatus(t, 200).WantCode(t, -2)
 		if m["error_message"] != "Channel already exists" {
 			t.Fatalf("duplicate: got error_message %v, want \"Channel already exists\"", m["error_message"])
 		}
@@ -35,23 +37,23 @@ func TestChannelRegistration(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				post(t, s, "/channels.json", c.form).wantStatus(t, 200).wantCode(t, c.want)
+				api.Post(t, s.URL, "/channels.json", c.form).WantStatus(t, 200).WantCode(t, c.want)
 			})
 		}
 		// Refused registrations registered nothing.
 		for _, n := range []string{"m51", "m0", "mneg", "mx", "u"} {
-			post(t, s, "/channels/"+n+".json", url.Values{"content": {"x"}}).wantCode(t, -2)
+			api.Post(t, s.URL, "/channels/"+n+".json", url.Values{"content": {"x"}}).WantCode(t, -2)
 		}
 		// Retention: max_messages given, and the --messages-per-channel default.
 		for i := range 5 {
-			publish(t, s, "m1", string(rune('a'+i)))
-			publish(t, s, "mdef", string(rune('a'+i)))
+			api.Publish(t, s.URL, "m1", string(rune('a'+i)))
+			api.Publish(t, s.URL, "mdef", string(rune('a'+i)))
 		}
-		rr := readNow(t, s, []string{"m1", "mdef"}, "")
-		if got := strings.Join(contents(rr.Messages["m1"]), ""); got != "e" {
+		rr := api.ReadNow(t, s.URL, []string{"m1", "mdef"}, "")
+		if got := strings.Join(api.Contents(rr.Messages["m1"]), ""); got != "e" {
 			t.Fatalf("max_messages=1: got %q, want e", got)
 		}
-		if got := strings.Join(contents(rr.Messages["mdef"]), ""); got != "cde" {
+		if got := strings.Join(api.Contents(rr.Messages["mdef"]), ""); got != "cde" {
 			t.Fatalf("default retention 3: got %q, want cde", got)
 		}
 	})
@@ -60,19 +62,19 @@ func TestChannelRegistration(t *testing.T) {
 func TestPublish(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		s := e.start(t)
-		registerChannel(t, s, "p")
-		m := post(t, s, "/channels/p.json", url.Values{"content": {"hello"}}).wantStatus(t, 200).wantCode(t, 1)
-		id := num(t, m["message_id"])
-		m2 := post(t, s, "/channels/p.json", url.Values{"content": {""}}).wantCode(t, 1)
-		if id2 := num(t, m2["message_id"]); id2 <= id {
+		api.Register(t, s.URL, "p")
+		m := api.Post(t, s.URL, "/channels/p.json", url.Values{"content": {"hello"}}).WantStatus(t, 200).WantCode(t, 1)
+		id := api.Num(t, m["message_id"])
+		m2 := api.Post(t, s.URL, "/channels/p.json", url.Values{"content": {""}}).WantCode(t, 1)
+		if id2 := api.Num(t, m2["message_id"]); id2 <= id {
 			t.Fatalf("second message id: got %d, want above %d", id2, id)
 		}
-		post(t, s, "/channels/missing.json", url.Values{"content": {"x"}}).wantStatus(t, 200).wantCode(t, -2)
-		post(t, s, "/channels/p.json", url.Values{}).wantCode(t, -1)
+		api.Post(t, s.URL, "/channels/missing.json", url.Values{"content": {"x"}}).WantStatus(t, 200).WantCode(t, -2)
+		api.Post(t, s.URL, "/channels/p.json", url.Values{}).WantCode(t, -1)
 		// Invalid UTF-8 is refused, never replaced.
-		do(t, s, "POST", "/channels/p.json", formType, []byte("content=a%FFb")).wantCode(t, -1)
-		rr := readNow(t, s, []string{"p"}, "")
-		if got := contents(rr.Messages["p"]); len(got) != 2 || got[0] != "hello" || got[1] != "" {
+		api.Do(t, s.URL, "POST", "/channels/p.json", api.FormType, []byte("content=a%FFb")).WantCode(t, -1)
+		rr := api.ReadNow(t, s.URL, []string{"p"}, "")
+		if got := api.Contents(rr.Messages["p"]); len(got) != 2 || got[0] != "hello" || got[1] != "" {
 			t.Fatalf("read: got %q, want [hello \"\"]", got)
 		}
 		if rr.Messages["p"][0].ID != id || rr.Messages["p"][0].TS <= 0 {
@@ -85,11 +87,11 @@ func TestRead(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		s := e.start(t, "--max-channels-per-read=3", "--http-timeout=1") // reads with nothing new are held
 		for _, n := range []string{"a", "b", "c"} {
-			registerChannel(t, s, n)
+			api.Register(t, s.URL, n)
 		}
-		id1 := publish(t, s, "a", "a1")
-		id2 := publish(t, s, "b", "b1")
-		rr := readNow(t, s, []string{"a", "b", "c", "missing"}[:3], "")
+		id1 := api.Publish(t, s.URL, "a", "a1")
+		id2 := api.Publish(t, s.URL, "b", "b1")
+		rr := api.ReadNow(t, s.URL, []string{"a", "b", "c", "missing"}[:3], "")
 		if rr.Since != 0 || rr.LastID != id2 {
 			t.Fatalf("got since %d last_id %d, want 0 and %d", rr.Since, rr.LastID, id2)
 		}
@@ -99,19 +101,19 @@ func TestRead(t *testing.T) {
 		if rr.Truncated != nil {
 			t.Fatalf("got truncated %v with since 0, want none", rr.Truncated)
 		}
-		rr = readNow(t, s, []string{"a", "missing", "b"}, "since="+itoa(id1))
-		if len(rr.Messages) != 2 || len(rr.Messages["a"]) != 0 || contents(rr.Messages["b"])[0] != "b1" || rr.Since != id1 {
+		rr = api.ReadNow(t, s.URL, []string{"a", "missing", "b"}, "since="+itoa(id1))
+		if len(rr.Messages) != 2 || len(rr.Messages["a"]) != 0 || api.Contents(rr.Messages["b"])[0] != "b1" || rr.Since != id1 {
 			t.Fatalf("since %d with a missing channel: got %+v, want a: [], b: [b1]", id1, rr)
 		}
 		// Raw body check: "messages" maps names to arrays, [] where none.
-		body := string(get(t, s, "/channels/"+list("a", "b")+".json?since="+itoa(id2)).Body)
+		body := string(api.Get(t, s.URL, "/channels/"+api.List("a", "b")+".json?since="+itoa(id2)).Body)
 		if !strings.Contains(body, `"messages":{"a":[],"b":[]}`) {
 			t.Fatalf("read body %s: want \"messages\":{\"a\":[],\"b\":[]}", body)
 		}
-		get(t, s, "/channels/"+list("missing", "other")+".json").wantStatus(t, 200).wantCode(t, -2)
-		get(t, s, "/channels/"+list("a", "b", "c", "missing")+".json").wantCode(t, -1) // 4 > 3 per read
+		api.Get(t, s.URL, "/channels/"+api.List("missing", "other")+".json").WantStatus(t, 200).WantCode(t, -2)
+		api.Get(t, s.URL, "/channels/"+api.List("a", "b", "c", "missing")+".json").WantCode(t, -1) // 4 > 3 per read
 		// Duplicates in the list count once.
-		rr = readNow(t, s, []string{"a", "a", "a"}, "")
+		rr = api.ReadNow(t, s.URL, []string{"a", "a", "a"}, "")
 		if len(rr.Messages) != 1 || len(rr.Messages["a"]) != 1 {
 			t.Fatalf("duplicate names: got %v, want a once", rr.Messages)
 		}
@@ -121,20 +123,20 @@ func TestRead(t *testing.T) {
 func TestDeleteChannel(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		s := e.start(t, "--http-timeout=1") // reads with nothing new are held
-		registerChannel(t, s, "d")
-		publish(t, s, "d", "x")
-		m := del(t, s, "/channels/d.json").wantStatus(t, 200).wantCode(t, 2)
+		api.Register(t, s.URL, "d")
+		api.Publish(t, s.URL, "d", "x")
+		m := api.Delete(t, s.URL, "/channels/d.json").WantStatus(t, 200).WantCode(t, 2)
 		if m["channel_id"] != "d" || m["removed"] != true {
 			t.Fatalf("delete: got %v, want channel_id d, removed true", m)
 		}
-		m = del(t, s, "/channels/d.json").wantCode(t, 1)
+		m = api.Delete(t, s.URL, "/channels/d.json").WantCode(t, 1)
 		if m["channel_id"] != "d" || m["removed"] != false {
 			t.Fatalf("delete twice: got %v, want channel_id d, removed false", m)
 		}
-		post(t, s, "/channels/d.json", url.Values{"content": {"x"}}).wantCode(t, -2)
-		get(t, s, "/channels/d.json").wantCode(t, -2)
-		registerChannel(t, s, "d")
-		if rr := readNow(t, s, []string{"d"}, ""); len(rr.Messages["d"]) != 0 {
+		api.Post(t, s.URL, "/channels/d.json", url.Values{"content": {"x"}}).WantCode(t, -2)
+		api.Get(t, s.URL, "/channels/d.json").WantCode(t, -2)
+		api.Register(t, s.URL, "d")
+		if rr := api.ReadNow(t, s.URL, []string{"d"}, ""); len(rr.Messages["d"]) != 0 {
 			t.Fatalf("re-registered channel: got %v, want no messages", rr.Messages)
 		}
 	})
@@ -143,64 +145,64 @@ func TestDeleteChannel(t *testing.T) {
 func TestClients(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		s := e.start(t, "--http-timeout=1") // reads with nothing new are held
-		registerChannel(t, s, "open")
-		registerChannel(t, s, "private", "use_sessions", "1")
-		publish(t, s, "private", "secret stuff")
-		m := post(t, s, "/clients.json", url.Values{"client_id": {"me"}}).wantStatus(t, 200).wantCode(t, 1)
+		api.Register(t, s.URL, "open")
+		api.Register(t, s.URL, "private", "use_sessions", "1")
+		api.Publish(t, s.URL, "private", "secret stuff")
+		m := api.Post(t, s.URL, "/clients.json", url.Values{"client_id": {"me"}}).WantStatus(t, 200).WantCode(t, 1)
 		if m["client_id"] != "me" {
 			t.Fatalf("register client: got client_id %v, want me", m["client_id"])
 		}
-		post(t, s, "/clients.json", url.Values{"client_id": {"me"}}).wantCode(t, -2)
-		post(t, s, "/clients.json", url.Values{}).wantCode(t, -1)
-		post(t, s, "/clients.json", url.Values{"client_id": {""}}).wantCode(t, -1)
+		api.Post(t, s.URL, "/clients.json", url.Values{"client_id": {"me"}}).WantCode(t, -2)
+		api.Post(t, s.URL, "/clients.json", url.Values{}).WantCode(t, -1)
+		api.Post(t, s.URL, "/clients.json", url.Values{"client_id": {""}}).WantCode(t, -1)
 
 		// Session channels: skipped without client_id, read with one.
-		rr := readNow(t, s, []string{"private", "open"}, "")
+		rr := api.ReadNow(t, s.URL, []string{"private", "open"}, "")
 		if _, ok := rr.Messages["private"]; ok || len(rr.Messages) != 1 {
 			t.Fatalf("without client_id: got %v, want only open", rr.Messages)
 		}
-		get(t, s, "/channels/private.json").wantCode(t, -2)
-		rr = readNow(t, s, []string{"private", "open"}, "client_id=me")
-		if got := contents(rr.Messages["private"]); len(got) != 1 {
+		api.Get(t, s.URL, "/channels/private.json").WantCode(t, -2)
+		rr = api.ReadNow(t, s.URL, []string{"private", "open"}, "client_id=me")
+		if got := api.Contents(rr.Messages["private"]); len(got) != 1 {
 			t.Fatalf("with client_id: got %v, want the private message", rr.Messages)
 		}
-		get(t, s, "/channels/open.json?client_id=stranger").wantCode(t, -3)
-		get(t, s, "/channels/open.json?client_id=").wantCode(t, -1)
+		api.Get(t, s.URL, "/channels/open.json?client_id=stranger").WantCode(t, -3)
+		api.Get(t, s.URL, "/channels/open.json?client_id=").WantCode(t, -1)
 
-		m = del(t, s, "/clients/me.json").wantStatus(t, 200).wantCode(t, 2)
+		m = api.Delete(t, s.URL, "/clients/me.json").WantStatus(t, 200).WantCode(t, 2)
 		if m["client_id"] != "me" || m["removed"] != true {
 			t.Fatalf("delete client: got %v, want client_id me, removed true", m)
 		}
-		m = del(t, s, "/clients/me.json").wantCode(t, 1)
+		m = api.Delete(t, s.URL, "/clients/me.json").WantCode(t, 1)
 		if m["removed"] != false {
 			t.Fatalf("delete client twice: got %v, want removed false", m)
 		}
-		get(t, s, "/channels/open.json?client_id=me").wantCode(t, -3)
+		api.Get(t, s.URL, "/channels/open.json?client_id=me").WantCode(t, -3)
 	})
 }
 
 func TestTruncated(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		s := e.start(t)
-		registerChannel(t, s, "small", "max_messages", "2")
-		registerChannel(t, s, "big")
+		api.Register(t, s.URL, "small", "max_messages", "2")
+		api.Register(t, s.URL, "big")
 		var ids []int64
 		for i := range 5 {
-			ids = append(ids, publish(t, s, "small", itoa(int64(i))))
-			publish(t, s, "big", itoa(int64(i)))
+			ids = append(ids, api.Publish(t, s.URL, "small", itoa(int64(i))))
+			api.Publish(t, s.URL, "big", itoa(int64(i)))
 		}
-		rr := readNow(t, s, []string{"small", "big"}, "since="+itoa(ids[0]))
+		rr := api.ReadNow(t, s.URL, []string{"small", "big"}, "since="+itoa(ids[0]))
 		if len(rr.Truncated) != 1 || rr.Truncated[0] != "small" {
 			t.Fatalf("since the first id: got truncated %v, want [small]", rr.Truncated)
 		}
-		if got := contents(rr.Messages["small"]); strings.Join(got, ",") != "3,4" {
+		if got := api.Contents(rr.Messages["small"]); strings.Join(got, ",") != "3,4" {
 			t.Fatalf("since the first id: got %v, want [3 4]", got)
 		}
-		body := string(get(t, s, "/channels/small.json?since="+itoa(ids[2])).Body)
+		body := string(api.Get(t, s.URL, "/channels/small.json?since="+itoa(ids[2])).Body)
 		if strings.Contains(body, "truncated") {
 			t.Fatalf("since the last dropped id: got %s, want no truncated", body)
 		}
-		body = string(get(t, s, "/channels/small.json").Body)
+		body = string(api.Get(t, s.URL, "/channels/small.json").Body)
 		if strings.Contains(body, "truncated") {
 			t.Fatalf("since 0: got %s, want no truncated", body)
 		}

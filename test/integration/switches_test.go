@@ -14,7 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simple-comet/simple-comet/internal/testserver"
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
 // runBinary runs the binary to completion (bounded) and returns its exit
@@ -23,7 +24,7 @@ func runBinary(t *testing.T, env []string, args ...string) (int, string, string)
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, testserver.Binary(t), args...)
+	cmd := server.Command(ctx, t, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -96,16 +97,16 @@ func TestEnvironment(t *testing.T) {
 		t.Run("env sets", func(t *testing.T) {
 			t.Parallel()
 			s := e.startEnv(t, []string{"SIMPLE_COMET_ENABLE_STATUS=true", "SIMPLE_COMET_HTTP_TIMEOUT=1", "SIMPLE_COMET_MAX_MESSAGES_PER_CHANNEL=2"})
-			get(t, s, "/status.json").wantStatus(t, 200)
-			registerChannel(t, s, "a")
+			api.Get(t, s.URL, "/status.json").WantStatus(t, 200)
+			api.Register(t, s.URL, "a")
 			for _, c := range []string{"1", "2", "3"} {
-				publish(t, s, "a", c)
+				api.Publish(t, s.URL, "a", c)
 			}
-			if got := contents(readNow(t, s, []string{"a"}, "").Messages["a"]); strings.Join(got, "") != "23" {
+			if got := api.Contents(api.ReadNow(t, s.URL, []string{"a"}, "").Messages["a"]); strings.Join(got, "") != "23" {
 				t.Fatalf("retention from the environment: got %q, want [2 3]", got)
 			}
 			start := time.Now()
-			get(t, s, "/channels/a.json?since=9000000000000000000").read(t)
+			api.Get(t, s.URL, "/channels/a.json?since=9000000000000000000").Read(t)
 			if d := time.Since(start); d > 8*time.Second {
 				t.Fatalf("hold with SIMPLE_COMET_HTTP_TIMEOUT=1: took %v, want about 1s", d)
 			}
@@ -114,17 +115,17 @@ func TestEnvironment(t *testing.T) {
 			t.Parallel()
 			s := e.startEnv(t, []string{"SIMPLE_COMET_ENABLE_STATUS=true", "SIMPLE_COMET_HTTP_TIMEOUT=1", "SIMPLE_COMET_MESSAGES_PER_CHANNEL=1"},
 				"--enable-status=false", "--http-timeout=30", "--max-messages-per-channel=3")
-			get(t, s, "/status.json").wantStatus(t, 404)
-			registerChannel(t, s, "a")
+			api.Get(t, s.URL, "/status.json").WantStatus(t, 404)
+			api.Register(t, s.URL, "a")
 			for _, c := range []string{"1", "2", "3", "4"} {
-				publish(t, s, "a", c)
+				api.Publish(t, s.URL, "a", c)
 			}
-			if got := contents(readNow(t, s, []string{"a"}, "").Messages["a"]); strings.Join(got, "") != "234" {
+			if got := api.Contents(api.ReadNow(t, s.URL, []string{"a"}, "").Messages["a"]); strings.Join(got, "") != "234" {
 				t.Fatalf("retention: got %q, want the flag's 3", got)
 			}
 			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 			defer cancel()
-			_, err := tryDo(ctx, client, s.URL, "GET", "/channels/a.json?since=9000000000000000000", "", nil)
+			_, err := api.Try(ctx, nil, s.URL, "GET", "/channels/a.json?since=9000000000000000000", "", nil)
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("hold with --http-timeout=30 over SIMPLE_COMET_HTTP_TIMEOUT=1: got %v after 3s, want still held", err)
 			}
@@ -146,19 +147,19 @@ func TestUnixSocket(t *testing.T) {
 		t.Run("with a TCP port too", func(t *testing.T) {
 			sock := filepath.Join(dir, "both.sock")
 			s := e.start(t, "--unix-socket-path="+sock)
-			registerChannel(t, s, "tcp")
-			r, err := tryDo(t.Context(), unixClient(sock), "http://unix", "POST", "/channels/tcp.json?content=via-socket", "", nil)
+			api.Register(t, s.URL, "tcp")
+			r, err := api.Try(t.Context(), unixClient(sock), "http://unix", "POST", "/channels/tcp.json?content=via-socket", "", nil)
 			if err != nil {
 				t.Fatalf("request over the socket: %v", err)
 			}
-			r.wantCode(t, 1)
-			if got := contents(readNow(t, s, []string{"tcp"}, "").Messages["tcp"]); len(got) != 1 || got[0] != "via-socket" {
+			r.WantCode(t, 1)
+			if got := api.Contents(api.ReadNow(t, s.URL, []string{"tcp"}, "").Messages["tcp"]); len(got) != 1 || got[0] != "via-socket" {
 				t.Fatalf("got %q, want [via-socket]", got)
 			}
 		})
 		t.Run("socket only", func(t *testing.T) {
 			sock := filepath.Join(dir, "only.sock")
-			cmd := exec.Command(testserver.Binary(t), append(e.args(t), "--unix-socket-path="+sock)...)
+			cmd := server.Command(context.Background(), t, append(e.args(t), "--unix-socket-path="+sock)...)
 			var errb bytes.Buffer
 			cmd.Stderr = &errb
 			if err := cmd.Start(); err != nil {
@@ -184,15 +185,63 @@ func TestUnixSocket(t *testing.T) {
 				}
 			}()
 			c := unixClient(sock)
-			eventually(t, "the socket answers", 20*time.Second, func() bool {
-				r, err := tryDo(t.Context(), c, "http://unix", "GET", "/health", "", nil)
+			api.Eventually(t, "the socket answers", 20*time.Second, func() bool {
+				r, err := api.Try(t.Context(), c, "http://unix", "GET", "/health", "", nil)
 				return err == nil && r.Status == 200
 			})
-			r, err := tryDo(t.Context(), c, "http://unix", "POST", "/channels.json?channel_id=u", "", nil)
+			r, err := api.Try(t.Context(), c, "http://unix", "POST", "/channels.json?channel_id=u", "", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			r.wantCode(t, 1)
+			r.WantCode(t, 1)
 		})
+	})
+}
+
+// "Both --name=value and --name value work", booleans included; a listen
+// failure exits 1.
+func TestSwitchForms(t *testing.T) {
+	t.Run("booleans as --name value", func(t *testing.T) {
+		t.Parallel()
+		on := server.Start(t, "--quote-json", "true", "--enable-status", "1")
+		wantQuoted(t, "--quote-json true", api.Get(t, on.URL, "/health").Body, "ok")
+		api.Get(t, on.URL, "/status.json").WantStatus(t, 200).WantCode(t, 1)
+		off := server.StartEnv(t, []string{"SIMPLE_COMET_QUOTE_JSON=true", "SIMPLE_COMET_ENABLE_STATUS=true"}, "--quote-json", "false", "--enable-status", "FALSE")
+		if b := string(api.Get(t, off.URL, "/health").Body); b != `{"ok":true}` {
+			t.Fatalf("--quote-json false over the environment: got %q, want {\"ok\":true}", b)
+		}
+		api.Get(t, off.URL, "/status.json").WantStatus(t, 404)
+	})
+	t.Run("values as --name value", func(t *testing.T) {
+		t.Parallel()
+		s := server.Start(t, "--http-timeout", "1", "--messages-per-channel", "2", "--enable-status")
+		api.Register(t, s.URL, "v")
+		for _, c := range []string{"1", "2", "3"} {
+			api.Publish(t, s.URL, "v", c)
+		}
+		if got := api.Contents(api.ReadNow(t, s.URL, []string{"v"}, "").Messages["v"]); strings.Join(got, "") != "23" {
+			t.Fatalf("--messages-per-channel 2: got %q, want [2 3]", got)
+		}
+		start := time.Now()
+		api.Get(t, s.URL, "/channels/v.json?since="+farSince).Read(t)
+		if d := time.Since(start); d > 8*time.Second {
+			t.Fatalf("--http-timeout 1: held %v, want about 1s", d)
+		}
+	})
+	t.Run("a boolean followed by a non-boolean is still a stray argument", func(t *testing.T) {
+		t.Parallel()
+		code, _, stderr := runBinary(t, nil, "--http-port=0", "--bind=127.0.0.1", "--quote-json", "maybe")
+		if code != 2 || strings.Count(strings.TrimRight(stderr, "\n"), "\n") != 0 {
+			t.Fatalf("got exit %d, stderr %q; want 2 and one line", code, stderr)
+		}
+	})
+	t.Run("listen failure exits 1", func(t *testing.T) {
+		t.Parallel()
+		s := server.Start(t)
+		_, port, _ := strings.Cut(s.Addr, ":")
+		code, _, stderr := runBinary(t, nil, "--bind=127.0.0.1", "--http-port", port)
+		if code != 1 {
+			t.Fatalf("listening on a taken port: got exit %d (stderr %q), want 1", code, stderr)
+		}
 	})
 }

@@ -17,11 +17,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simple-comet/simple-comet/internal/testserver"
-	"github.com/simple-comet/simple-comet/test/rawhttp"
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
+	"github.com/simple-comet/simple-comet/internal/testutil/rawhttp"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
-func TestMain(m *testing.M) { os.Exit(testserver.MainNoLeaks(m)) }
+func TestMain(m *testing.M) { os.Exit(server.MainNoLeaks(m)) }
 
 // wantUnavailable checks a -5 answer: 503 with Retry-After on .json.
 func wantUnavailable(t *testing.T, rep *rawhttp.Reply) {
@@ -44,7 +45,7 @@ func stillServes(t *testing.T, addr, channel string) {
 }
 
 func TestMaxBodyBytes(t *testing.T) {
-	s := testserver.Start(t, "--max-body-bytes=1024")
+	s := server.Start(t, "--max-body-bytes=1024")
 	rawhttp.Register(t, s.Addr, "c", nil)
 	content := func(n int) string { return "content=" + strings.Repeat("x", n-len("content=")) }
 
@@ -83,7 +84,7 @@ func sized(n int) string {
 }
 
 func TestMaxHeaderBytes(t *testing.T) {
-	s := testserver.Start(t, "--max-header-bytes=8192")
+	s := server.Start(t, "--max-header-bytes=8192")
 	rawhttp.Register(t, s.Addr, "c", nil)
 	if rep := rawhttp.Send(t, s.Addr, sized(8192)); rep.StatusCode != 200 {
 		t.Fatalf("8192 bytes of headers: got %d %q, want 200", rep.StatusCode, rep.Body)
@@ -95,7 +96,7 @@ func TestMaxHeaderBytes(t *testing.T) {
 }
 
 func TestMaxChannelsPerRead(t *testing.T) {
-	s := testserver.Start(t, "--max-channels-per-read=5")
+	s := server.Start(t, "--max-channels-per-read=5")
 	rawhttp.Register(t, s.Addr, "c", nil)
 	rawhttp.Publish(t, s.Addr, "c", "m", nil)
 	if rep, code := rawhttp.Call(t, s.Addr, rawhttp.Request("GET", "/channels/c%7Cx1%7Cx2%7Cx3%7Cx4.json?since=0", "")); code != 1 {
@@ -109,7 +110,7 @@ func TestMaxChannelsPerRead(t *testing.T) {
 }
 
 func TestMaxChannelNameBytes(t *testing.T) {
-	s := testserver.Start(t, "--max-channel-name-bytes=16")
+	s := server.Start(t, "--max-channel-name-bytes=16")
 	name16, name17 := strings.Repeat("n", 16), strings.Repeat("n", 17)
 	rawhttp.Register(t, s.Addr, name16, nil)
 	if rep, code := rawhttp.Call(t, s.Addr, rawhttp.Form("/channels.json", url.Values{"channel_id": {name17}})); code != -1 {
@@ -127,7 +128,7 @@ func TestMaxChannelNameBytes(t *testing.T) {
 }
 
 func TestMaxMessagesLimit(t *testing.T) {
-	s := testserver.Start(t, "--max-messages-limit=50", "--messages-per-channel=10")
+	s := server.Start(t, "--max-messages-limit=50", "--messages-per-channel=10")
 	rawhttp.Register(t, s.Addr, "c50", url.Values{"max_messages": {"50"}})
 	if rep, code := rawhttp.Call(t, s.Addr, rawhttp.Form("/channels.json", url.Values{"channel_id": {"c51"}, "max_messages": {"51"}})); code != -1 {
 		t.Fatalf("max_messages 51: got %q, want -1", rep.Body)
@@ -136,7 +137,7 @@ func TestMaxMessagesLimit(t *testing.T) {
 }
 
 func TestMaxChannels(t *testing.T) {
-	s := testserver.Start(t, "--max-channels=3")
+	s := server.Start(t, "--max-channels=3")
 	for i := range 3 {
 		rawhttp.Register(t, s.Addr, fmt.Sprint("c", i), nil)
 	}
@@ -155,7 +156,7 @@ func TestMaxChannels(t *testing.T) {
 }
 
 func TestMaxClients(t *testing.T) {
-	s := testserver.Start(t, "--max-clients=3")
+	s := server.Start(t, "--max-clients=3")
 	rawhttp.Register(t, s.Addr, "c", nil)
 	for i := range 3 {
 		if rep, code := rawhttp.Call(t, s.Addr, rawhttp.Form("/clients.json", url.Values{"client_id": {fmt.Sprint("u", i)}})); code != 1 {
@@ -172,20 +173,6 @@ func TestMaxClients(t *testing.T) {
 	}
 }
 
-// heldCount reads held_connections_count from /status.json.
-func heldCount(t *testing.T, addr string) int {
-	t.Helper()
-	rep, code := rawhttp.Call(t, addr, rawhttp.Request("GET", "/status.json", ""))
-	if code != 1 {
-		t.Fatalf("status: got %q, want 1", rep.Body)
-	}
-	var st struct {
-		Held int `json:"held_connections_count"`
-	}
-	rep.Decode(t, &st)
-	return st.Held
-}
-
 // hold starts a poll of channel that waits (since is far ahead) and returns
 // its connection and reader, the reply not read yet.
 func hold(t *testing.T, addr, channel string) (net.Conn, *bufio.Reader) {
@@ -198,20 +185,8 @@ func hold(t *testing.T, addr, channel string) (net.Conn, *bufio.Reader) {
 	return c, bufio.NewReader(c)
 }
 
-// waitFor polls cond every 20ms for up to 10s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 10s for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestMaxHeldPolls(t *testing.T) {
-	s := testserver.Start(t, "--max-held-polls=3", "--http-timeout=20", "--enable-status")
+	s := server.Start(t, "--max-held-polls=3", "--http-timeout=20", "--enable-status")
 	rawhttp.Register(t, s.Addr, "c", nil)
 	rawhttp.Register(t, s.Addr, "other", nil)
 	var readers []*bufio.Reader
@@ -219,7 +194,7 @@ func TestMaxHeldPolls(t *testing.T) {
 		_, br := hold(t, s.Addr, "c")
 		readers = append(readers, br)
 	}
-	waitFor(t, "3 held polls", func() bool { return heldCount(t, s.Addr) == 3 })
+	api.Eventually(t, "3 held polls", 10*time.Second, func() bool { return api.Held(t, s.URL) == 3 })
 	wantUnavailable(t, rawhttp.Send(t, s.Addr, rawhttp.Request("GET", "/channels/other.json?since=9223372036854775807", "")))
 	// Others are served meanwhile: a read with something to answer is not
 	// held, and publishing works and wakes the held polls.
@@ -230,20 +205,20 @@ func TestMaxHeldPolls(t *testing.T) {
 		if err != nil {
 			t.Fatalf("held poll %d: %v", i, err)
 		}
-		var r rawhttp.ReadReply
+		var r api.ReadReply
 		rep.Decode(t, &r)
-		if m := r.Messages["c"]; r.Code != 1 || len(m) != 1 || m[0].ID != id {
+		if m := r.Messages["c"]; r.ReturnCode != 1 || len(m) != 1 || m[0].ID != id {
 			t.Fatalf("held poll %d: got %q, want message %d", i, rep.Body, id)
 		}
 	}
 	// The places are free again.
-	waitFor(t, "no held polls", func() bool { return heldCount(t, s.Addr) == 0 })
+	api.Eventually(t, "no held polls", 10*time.Second, func() bool { return api.Held(t, s.URL) == 0 })
 	hold(t, s.Addr, "other")
-	waitFor(t, "a held poll after the others ended", func() bool { return heldCount(t, s.Addr) == 1 })
+	api.Eventually(t, "a held poll after the others ended", 10*time.Second, func() bool { return api.Held(t, s.URL) == 1 })
 }
 
 func TestMaxConnections(t *testing.T) {
-	s := testserver.Start(t, "--max-connections=20", "--http-timeout=60")
+	s := server.Start(t, "--max-connections=20", "--http-timeout=60")
 	rawhttp.Register(t, s.Addr, "c", nil)
 	rawhttp.Publish(t, s.Addr, "c", "m", nil) // so that reads are answered at once
 	// 20 connections, each served once and then left idle (keep-alive).
@@ -274,7 +249,7 @@ func TestMaxConnections(t *testing.T) {
 	}
 	// A freed place works again (the server notices the close shortly).
 	conns[0].c.Close()
-	waitFor(t, "a freed connection slot", func() bool {
+	api.Eventually(t, "a freed connection slot", 10*time.Second, func() bool {
 		return rawhttp.Send(t, s.Addr, rawhttp.Request("GET", "/health", "")).StatusCode == 200
 	})
 }
@@ -293,7 +268,7 @@ func exchange(t *testing.T, c net.Conn, br *bufio.Reader, raw string) *rawhttp.R
 }
 
 func TestRequestTimeout(t *testing.T) {
-	s := testserver.Start(t, "--request-timeout=2", "--http-timeout=30")
+	s := server.Start(t, "--request-timeout=2", "--http-timeout=30")
 	rawhttp.Register(t, s.Addr, "c", nil)
 	rawhttp.Publish(t, s.Addr, "c", "m", nil) // so that reads are answered at once
 
@@ -313,19 +288,24 @@ func TestRequestTimeout(t *testing.T) {
 		t.Fatalf("a request sent within the timeout: got %v %v, want 200", rep, err)
 	}
 
-	// Over: headers that never end are cut after the timeout, and a body
-	// that stops is answered -1 and the connection closed.
+	// Over: headers that never end are answered 408 after the timeout and
+	// the connection closed, and so is a body that stops (PROTOCOL.md,
+	// "Requests that do not arrive").
 	slow := rawhttp.Dial(t, s.Addr)
 	defer slow.Close()
 	start := time.Now()
 	if _, err := io.WriteString(slow, "GET /health HTTP/1.1\r\nHost: t\r\n"); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := slow.Read(make([]byte, 1)); err == nil {
-		t.Fatalf("unfinished headers: got %d bytes of answer, want the connection closed", n)
+	sbr := bufio.NewReader(slow)
+	if rep, err := rawhttp.Read(sbr, "GET"); err != nil || rep.StatusCode != 408 || !rep.Close {
+		t.Fatalf("unfinished headers: got %v %v, want 408 with Connection: close", rep, err)
 	}
 	if d := time.Since(start); d < time.Second || d > 10*time.Second {
-		t.Fatalf("unfinished headers: got closed after %v, want after about 2s", d)
+		t.Fatalf("unfinished headers: got the 408 after %v, want it after about 2s", d)
+	}
+	if _, err := sbr.ReadByte(); err == nil {
+		t.Fatal("unfinished headers: got more bytes after the 408, want the connection closed")
 	}
 	body := rawhttp.Dial(t, s.Addr)
 	defer body.Close()
@@ -336,8 +316,8 @@ func TestRequestTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code, _ := rep.Code(); code != -1 || !rep.Close {
-		t.Fatalf("unfinished body: got %d %q close=%v, want -1 and Connection: close", rep.StatusCode, rep.Body, rep.Close)
+	if _, ok := rep.Code(); rep.StatusCode != 408 || ok || !rep.Close {
+		t.Fatalf("unfinished body: got %d %q close=%v, want 408 without a return code and Connection: close", rep.StatusCode, rep.Body, rep.Close)
 	}
 	stillServes(t, s.Addr, "c")
 }
@@ -348,7 +328,7 @@ func runBinary(t *testing.T, args ...string) (string, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, testserver.Binary(t), append([]string{"--http-port=0", "--bind=127.0.0.1"}, args...)...).CombinedOutput()
+	out, err := exec.CommandContext(ctx, server.Binary(t), append([]string{"--http-port=0", "--bind=127.0.0.1"}, args...)...).CombinedOutput()
 	var ee *exec.ExitError
 	switch {
 	case err == nil:

@@ -7,51 +7,38 @@ package logs
 import (
 	"bufio"
 	"encoding/json"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
 
-	"github.com/simple-comet/simple-comet/internal/testserver"
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
-func TestMain(m *testing.M) { os.Exit(testserver.MainNoLeaks(m)) }
+func TestMain(m *testing.M) { os.Exit(server.MainNoLeaks(m)) }
 
 const (
 	secret  = "TopSecret-42"
 	content = "Content-Marker-7"
 )
 
+// send makes one request (body, when not nil, a form; header name, value
+// pairs) and ignores the reply: the test reads the server's log.
 func send(t testing.TB, method, u string, body url.Values, header ...string) {
 	t.Helper()
-	var rd io.Reader
+	var ctype string
+	var b []byte
 	if body != nil {
-		rd = strings.NewReader(body.Encode())
+		ctype, b = api.FormType, []byte(body.Encode())
 	}
-	req, err := http.NewRequest(method, u, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	api.Do(t, u, method, "", ctype, b, header...)
 }
 
 func TestAccessLogHoldsNoContentNorSecret(t *testing.T) {
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {
-			s := testserver.Start(t, "--access-log", "--log-format="+format, "--secret="+secret, "--http-timeout=1")
+			s := server.Start(t, "--access-log", "--log-format="+format, "--secret="+secret, "--http-timeout=1")
 			esc := url.QueryEscape
 			send(t, "POST", s.URL+"/channels.json", url.Values{"channel_id": {"news"}, "secret": {secret}})
 			// The content and the secret, every way they may travel.

@@ -1,13 +1,16 @@
+//go:build unix
+
 package nginx
 
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,160 +20,99 @@ import (
 	"time"
 
 	"github.com/simple-comet/simple-comet/client"
-	"github.com/simple-comet/simple-comet/internal/testredis"
-	"github.com/simple-comet/simple-comet/internal/testserver"
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
+	"github.com/simple-comet/simple-comet/internal/testutil/redis"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
-func TestMain(m *testing.M) { os.Exit(testserver.MainNoLeaks(m)) }
+func TestMain(m *testing.M) { os.Exit(server.MainNoLeaks(m)) }
 
 // hold is the server's --http-timeout in these tests: short, so that the
 // timeout case runs quickly, and well below the file's proxy_read_timeout.
 const hold = 2 * time.Second
 
 func TestOneNode(t *testing.T) {
-	node := testserver.Start(t, "--enable-status", "--http-timeout="+strconv.Itoa(int(hold/time.Second)))
+	node := server.Start(t, "--enable-status", "--http-timeout="+strconv.Itoa(int(hold/time.Second)))
 	front := startNginx(t, node.Addr)
-	runFlow(t, front, []*testserver.Server{node})
-}
-
-type reply struct {
-	status  int
-	header  http.Header
-	body    []byte
-	decoded map[string]any
-	err     error
-}
-
-func do(method, u string, form url.Values) reply {
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, u, body)
-	if err != nil {
-		return reply{err: err}
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return reply{err: err}
-	}
-	defer resp.Body.Close()
-	r := reply{status: resp.StatusCode, header: resp.Header}
-	r.body, r.err = io.ReadAll(resp.Body)
-	if r.err == nil && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-		r.err = json.Unmarshal(r.body, &r.decoded)
-	}
-	return r
-}
-
-func mustDo(t testing.TB, method, u string, form url.Values) reply {
-	t.Helper()
-	r := do(method, u, form)
-	if r.err != nil {
-		t.Fatalf("%s %s: %v", method, u, r.err)
-	}
-	if r.status != http.StatusOK {
-		t.Fatalf("%s %s: got status %d (%s), want 200", method, u, r.status, r.body)
-	}
-	return r
-}
-
-func code(r reply) float64 { v, _ := r.decoded["return_code"].(float64); return v }
-
-func messages(r reply, ch string) []any {
-	m, _ := r.decoded["messages"].(map[string]any)
-	l, _ := m[ch].([]any)
-	return l
+	runFlow(t, front, []*server.Server{node})
 }
 
 // held sums the polls held on the nodes, read from their own status.
-func held(t testing.TB, nodes []*testserver.Server) int {
+func held(t testing.TB, nodes []*server.Server) int64 {
 	t.Helper()
-	n := 0
+	var n int64
 	for _, s := range nodes {
-		r := mustDo(t, "GET", s.URL+"/status.json", nil)
-		v, _ := r.decoded["held_connections_count"].(float64)
-		n += int(v)
+		n += api.Held(t, s.URL)
 	}
 	return n
 }
 
-func waitHeld(t testing.TB, nodes []*testserver.Server, want int) {
+func waitHeld(t testing.TB, nodes []*server.Server, want int64) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for held(t, nodes) != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("held polls: got %d, want %d (waited 10s)", held(t, nodes), want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	api.Eventually(t, fmt.Sprintf("%d held polls on the nodes", want), 10*time.Second, func() bool { return held(t, nodes) == want })
 }
 
-func poll(u string) <-chan reply {
-	ch := make(chan reply, 1)
-	go func() { ch <- do("GET", u, nil) }()
-	return ch
+// poll starts a read of path on base that the server holds.
+func poll(base, path string) <-chan api.Result {
+	return api.Async(context.Background(), base, http.MethodGet, path)
 }
 
-func await(t testing.TB, ch <-chan reply, within time.Duration) reply {
+// newsOf decodes a read reply's body (which came from where) and returns
+// the messages of channel news in their generic form, to compare two
+// replies field by field, and its last_id.
+func newsOf(t testing.TB, where string, body []byte) ([]any, int64) {
 	t.Helper()
-	select {
-	case r := <-ch:
-		if r.err != nil {
-			t.Fatalf("held poll: %v", r.err)
-		}
-		return r
-	case <-time.After(within):
-		t.Fatalf("held poll: got no reply within %v, want one", within)
-		return reply{}
+	var m struct {
+		LastID   int64            `json:"last_id"`
+		Messages map[string][]any `json:"messages"`
 	}
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatalf("%s: got %d bytes that are not JSON (%v), want a read reply", where, len(body), err)
+	}
+	return m.Messages["news"], m.LastID
 }
 
 // runFlow runs the long-polling flow through front, whose upstream is nodes.
-func runFlow(t *testing.T, front *frontEnd, nodes []*testserver.Server) {
+func runFlow(t *testing.T, front *frontEnd, nodes []*server.Server) {
 	f := front.URL
 	t.Run("client and health", func(t *testing.T) {
-		r := mustDo(t, "GET", f+"/simple-comet.min.js", nil)
-		if !bytes.Equal(r.body, client.Minified) {
-			t.Errorf("/simple-comet.min.js through nginx: got %d bytes that differ, want the embedded client (%d bytes)", len(r.body), len(client.Minified))
+		r := api.Get(t, f, "/simple-comet.min.js").WantStatus(t, http.StatusOK)
+		if !bytes.Equal(r.Body, client.Minified) {
+			t.Errorf("/simple-comet.min.js through nginx: got %d bytes that differ, want the embedded client (%d bytes)", len(r.Body), len(client.Minified))
 		}
-		if r := mustDo(t, "GET", f+"/health", nil); string(r.body) != `{"ok":true}` {
-			t.Errorf("/health: got %s, want {\"ok\":true}", r.body)
+		if r := api.Get(t, f, "/health").WantStatus(t, http.StatusOK); string(r.Body) != `{"ok":true}` {
+			t.Errorf("/health: got %s, want {\"ok\":true}", r.Body)
 		}
 	})
 
-	mustDo(t, "POST", f+"/channels.json", url.Values{"channel_id": {"news"}})
-	pub := mustDo(t, "POST", f+"/channels/news.json", url.Values{"content": {"first"}})
-	if code(pub) != 1 {
-		t.Fatalf("publish: got %s, want return_code 1", pub.body)
+	api.Register(t, f, "news")
+	api.Publish(t, f, "news", "first")
+	r := api.Get(t, f, "/channels/news.json?since=0")
+	rr := r.Read(t)
+	if l := rr.Messages["news"]; len(l) != 1 {
+		t.Fatalf("read: got %s, want the first message", r.Body)
 	}
-	r := mustDo(t, "GET", f+"/channels/news.json?since=0", nil)
-	if l := messages(r, "news"); len(l) != 1 {
-		t.Fatalf("read: got %s, want the first message", r.body)
-	}
-	if got := r.header.Get("Access-Control-Allow-Origin"); got != "*" {
+	if got := r.Header.Get("Access-Control-Allow-Origin"); got != "*" {
 		t.Errorf("read through nginx: got Access-Control-Allow-Origin %q, want *", got)
 	}
-	last := int64(r.decoded["last_id"].(float64))
+	last := rr.LastID
 
 	t.Run("publish releases a held poll", func(t *testing.T) {
 		for i := range 3 {
-			ch := poll(f + "/channels/news.json?since=" + strconv.FormatInt(last, 10))
+			ch := poll(f, "/channels/news.json?since="+strconv.FormatInt(last, 10))
 			waitHeld(t, nodes, 1)
 			content := "released " + strconv.Itoa(i)
 			start := time.Now()
-			mustDo(t, "POST", f+"/channels/news.json", url.Values{"content": {content}})
-			r := await(t, ch, hold+5*time.Second)
+			api.Publish(t, f, "news", content)
+			r := api.Wait(t, ch, hold+5*time.Second)
 			// Not a timing assertion: a poll answered by the hold timeout
 			// has no message; this one must carry the publish.
-			l := messages(r, "news")
-			if r.status != 200 || len(l) != 1 || l[0].(map[string]any)["content"] != content {
-				t.Fatalf("held poll after %v: got %d %.300s, want the message %q", time.Since(start), r.status, r.body, content)
+			rr := r.Read(t)
+			l := rr.Messages["news"]
+			if len(l) != 1 || l[0].Content != content {
+				t.Fatalf("held poll after %v: got %d %.300s, want the message %q", time.Since(start), r.Status, r.Body, content)
 			}
-			last = int64(r.decoded["last_id"].(float64))
+			last = rr.LastID
 			waitHeld(t, nodes, 0)
 		}
 	})
@@ -185,21 +127,19 @@ func runFlow(t *testing.T, front *frontEnd, nodes []*testserver.Server) {
 		// 4 MiB on Linux by default): 12 × 640 KiB.
 		big, n := strings.Repeat("0123456789abcdef", 40<<10), 12
 		for range n {
-			mustDo(t, "POST", f+"/channels/news.json", url.Values{"content": {big}})
+			api.Publish(t, f, "news", big)
 		}
 		u := "/channels/news.json?since=" + strconv.FormatInt(last, 10)
 		via := slowGet(t, front, u, 2*time.Second)
-		direct := mustDo(t, "GET", nodes[0].URL+u, nil)
-		var got reply
-		if err := json.Unmarshal(via, &got.decoded); err != nil {
-			t.Fatalf("through nginx: got %d bytes that are not JSON (%v), want a read reply", len(via), err)
+		direct := api.Get(t, nodes[0].URL, u).WantStatus(t, http.StatusOK)
+		got, gotLast := newsOf(t, "through nginx", via)
+		want, _ := newsOf(t, "from the node", direct.Body)
+		a, _ := json.Marshal(got)
+		b, _ := json.Marshal(want)
+		if len(got) != n || !bytes.Equal(a, b) {
+			t.Fatalf("through nginx: got %d messages (%d bytes), want the node's %d (%d bytes)", len(got), len(a), len(want), len(b))
 		}
-		a, _ := json.Marshal(messages(got, "news"))
-		b, _ := json.Marshal(messages(direct, "news"))
-		if len(messages(got, "news")) != n || !bytes.Equal(a, b) {
-			t.Fatalf("through nginx: got %d messages (%d bytes), want the node's %d (%d bytes)", len(messages(got, "news")), len(a), len(messages(direct, "news")), len(b))
-		}
-		last = int64(got.decoded["last_id"].(float64))
+		last = gotLast
 		log, _ := os.ReadFile(filepath.Join(front.Dir, "error.log"))
 		if strings.Contains(string(log), "upstream response is buffered") {
 			t.Errorf("nginx error.log: got %q, want no upstream response spooled to disk", "upstream response is buffered")
@@ -208,12 +148,12 @@ func runFlow(t *testing.T, front *frontEnd, nodes []*testserver.Server) {
 
 	t.Run("hold timeout passes through", func(t *testing.T) {
 		start := time.Now()
-		r := await(t, poll(f+"/channels/news.json?since="+strconv.FormatInt(last, 10)), hold+10*time.Second)
-		if r.status != http.StatusOK {
-			t.Fatalf("held poll at the hold timeout: got status %d (%s), want 200", r.status, r.body)
+		r := api.Wait(t, poll(f, "/channels/news.json?since="+strconv.FormatInt(last, 10)), hold+10*time.Second)
+		if r.Status != http.StatusOK {
+			t.Fatalf("held poll at the hold timeout: got status %d (%s), want 200", r.Status, r.Body)
 		}
-		if code(r) != 1 || len(messages(r, "news")) != 0 {
-			t.Fatalf("held poll at the hold timeout: got %.300s, want return_code 1 and no message", r.body)
+		if rr := r.Read(t); len(rr.Messages["news"]) != 0 {
+			t.Fatalf("held poll at the hold timeout: got %.300s, want return_code 1 and no message", r.Body)
 		}
 		if el := time.Since(start); el < hold/2 {
 			t.Errorf("held poll answered after %v: got an early reply, want it held about %v", el, hold)
@@ -261,28 +201,27 @@ func slowGet(t testing.TB, front *frontEnd, path string, pause time.Duration) []
 // share one Redis engine: a poll held by one node is released by a publish
 // that nginx sent to the other.
 func TestTwoNodes(t *testing.T) {
-	rd := testredis.Start(t)
+	rd := redis.Start(t)
 	args := []string{"--enable-status", "--redis-url=" + rd.URL, "--http-timeout=" + strconv.Itoa(int(hold/time.Second))}
-	a := testserver.Start(t, append(args, "--node-id=a")...)
-	b := testserver.Start(t, append(args, "--node-id=b")...)
+	a := server.Start(t, append(args, "--node-id=a")...)
+	b := server.Start(t, append(args, "--node-id=b")...)
 	front := startNginx(t, a.Addr, b.Addr)
-	runFlow(t, front, []*testserver.Server{a, b})
+	runFlow(t, front, []*server.Server{a, b})
 
 	// A poll held through nginx on one node is released by a publish made
 	// on the other node.
 	t.Run("publish on the other node releases it", func(t *testing.T) {
-		r := mustDo(t, "GET", front.URL+"/channels/news.json?since=0", nil)
-		last := strconv.FormatInt(int64(r.decoded["last_id"].(float64)), 10)
-		ch := poll(front.URL + "/channels/news.json?since=" + last)
-		waitHeld(t, []*testserver.Server{a, b}, 1)
+		last := strconv.FormatInt(api.Get(t, front.URL, "/channels/news.json?since=0").Read(t).LastID, 10)
+		ch := poll(front.URL, "/channels/news.json?since="+last)
+		waitHeld(t, []*server.Server{a, b}, 1)
 		other := b
-		if held(t, []*testserver.Server{a}) == 0 {
+		if held(t, []*server.Server{a}) == 0 {
 			other = a
 		}
-		mustDo(t, "POST", other.URL+"/channels/news.json", url.Values{"content": {"across"}})
-		got := await(t, ch, hold+5*time.Second)
-		if l := messages(got, "news"); len(l) != 1 || l[0].(map[string]any)["content"] != "across" {
-			t.Fatalf("held poll: got %.300s, want the message published on the other node", got.body)
+		api.Publish(t, other.URL, "news", "across")
+		got := api.Wait(t, ch, hold+5*time.Second)
+		if l := got.Read(t).Messages["news"]; len(l) != 1 || l[0].Content != "across" {
+			t.Fatalf("held poll: got %.300s, want the message published on the other node", got.Body)
 		}
 	})
 }

@@ -2,8 +2,6 @@ package statuspage
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -12,24 +10,12 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/simple-comet/simple-comet/internal/testbrowser"
-	"github.com/simple-comet/simple-comet/internal/testserver"
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
+	"github.com/simple-comet/simple-comet/internal/testutil/browser"
+	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
-func TestMain(m *testing.M) { os.Exit(testserver.MainNoLeaks(m)) }
-
-func post(t testing.TB, u string, form url.Values) {
-	t.Helper()
-	resp, err := http.PostForm(u, form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(b), `"return_code":1`) {
-		t.Fatalf("POST %s: got %s, want return_code 1", u, b)
-	}
-}
+func TestMain(m *testing.M) { os.Exit(server.MainNoLeaks(m)) }
 
 // text is the text of the element with the given id.
 func text(t testing.TB, ctx context.Context, id string) string {
@@ -58,20 +44,15 @@ func waitText(t testing.TB, ctx context.Context, id, want string) {
 
 func TestStatusPageShowsCountsChanging(t *testing.T) {
 	const secret = "page-s3cret"
-	s := testserver.Start(t, "--enable-status", "--secret="+secret)
+	s := server.Start(t, "--enable-status", "--secret="+secret)
 
 	// Without the secret the page is not served.
-	resp, err := http.Get(s.URL + "/status.html")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	b := api.Get(t, s.URL, "/status.html").Body
 	if strings.Contains(string(b), "<html") || !strings.Contains(string(b), `"return_code":-4`) {
 		t.Fatalf("/status.html without the secret: got %.200s, want return_code -4 and no page", b)
 	}
 
-	ctx := testbrowser.Start(t)
+	ctx := browser.Start(t)
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.URL+"/status.html?secret="+secret)); err != nil {
 		t.Fatalf("loading the page: %v", err)
 	}
@@ -82,11 +63,11 @@ func TestStatusPageShowsCountsChanging(t *testing.T) {
 
 	auth := url.Values{"secret": {secret}}
 	for _, c := range []string{"alpha", "beta", "gamma"} {
-		post(t, s.URL+"/channels.json", url.Values{"channel_id": {c}, "secret": {secret}})
+		api.Register(t, s.URL, c, "secret", secret)
 	}
-	post(t, s.URL+"/clients.json", url.Values{"client_id": {"c1"}, "secret": {secret}})
+	api.RegisterClient(t, s.URL, "c1", "secret", secret)
 	for range 7 {
-		post(t, s.URL+"/channels/alpha.json?"+auth.Encode(), url.Values{"content": {"hello"}})
+		api.Post(t, s.URL, "/channels/alpha.json?"+auth.Encode(), url.Values{"content": {"hello"}}).WantCode(t, 1)
 	}
 	waitText(t, ctx, "channels", "3")
 	waitText(t, ctx, "clients", "1")
