@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
 	"github.com/simple-comet/simple-comet/client"
 	"github.com/simple-comet/simple-comet/internal/testutil/api"
 	"github.com/simple-comet/simple-comet/internal/testutil/bidi"
@@ -131,39 +132,10 @@ func jsonRead(base string, channels ...string) string {
 	return base + "/channels/" + url.PathEscape(strings.Join(channels, "|")) + ".json"
 }
 
-// held is the server's held_connections_count.
-func held(t testing.TB, base string) int {
-	t.Helper()
-	resp, err := http.Get(base + "/status.json")
-	if err != nil {
-		t.Fatalf("GET /status.json: %v", err)
-	}
-	defer resp.Body.Close()
-	var st struct {
-		Status struct {
-			Held int `json:"held_connections_count"`
-		} `json:"status"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatalf("GET /status.json: %v", err)
-	}
-	return st.Status.Held
-}
-
 // waitHeld waits until the server holds exactly n polls.
-func waitHeld(t testing.TB, base string, n int, within time.Duration) {
+func waitHeld(t testing.TB, base string, n int64, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		got := held(t, base)
-		if got == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: got %d held polls, want %d", within, got, n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	api.Eventually(t, fmt.Sprintf("%d held polls", n), within, func() bool { return api.Held(t, base) == n })
 }
 
 // heldSampler records the largest held count seen until stopped.
@@ -184,7 +156,7 @@ func sampleHeld(t testing.TB, base string) *heldSampler {
 				return
 			case <-time.After(25 * time.Millisecond):
 			}
-			resp, err := http.Get(base + "/status.json")
+			r, err := api.Try(context.Background(), nil, base, http.MethodGet, "/status.json", "", nil)
 			if err != nil {
 				continue
 			}
@@ -193,8 +165,7 @@ func sampleHeld(t testing.TB, base string) *heldSampler {
 					Held int `json:"held_connections_count"`
 				} `json:"status"`
 			}
-			json.NewDecoder(resp.Body).Decode(&st)
-			resp.Body.Close()
+			json.Unmarshal(r.Body, &st)
 			s.mu.Lock()
 			s.max = max(s.max, st.Status.Held)
 			s.mu.Unlock()
@@ -329,22 +300,13 @@ func hashFor(name, u string, opts any) string {
 // Access-Control-Allow-Origin: * (a page elsewhere may import the module).
 func TestModernFilesServed(t *testing.T) {
 	s := startComet(t)
-	legacy, err := http.Get(s.URL + "/simple-comet.min.js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	legacy.Body.Close()
+	legacy := api.Get(t, s.URL, "/simple-comet.min.js")
 	for path, want := range map[string][]byte{"/simple-comet.mjs": client.Module, "/simple-comet.umd.js": client.UMD} {
-		resp, err := http.Get(s.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if !bytes.Equal(got, want) {
+		r := api.Get(t, s.URL, path)
+		if got := r.Body; !bytes.Equal(got, want) {
 			t.Errorf("GET %s: got %d bytes, want the %d embedded", path, len(got), len(want))
 		}
-		h := resp.Header
+		h := r.Header
 		if !strings.HasPrefix(h.Get("Content-Type"), "application/javascript") || h.Get("Access-Control-Allow-Origin") != "*" ||
 			h.Get("Cache-Control") != legacy.Header.Get("Cache-Control") {
 			t.Errorf("GET %s: got Content-Type %q, Access-Control-Allow-Origin %q, Cache-Control %q; want JavaScript, *, and %q as for the legacy client",

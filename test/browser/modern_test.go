@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
 	"github.com/simple-comet/simple-comet/internal/testutil/api"
 )
 
@@ -159,7 +160,7 @@ func scenarioCancelEverywhere(t *testing.T, e engine) {
 			t.Errorf("tab %d: states %q, want the last to be stopped", i, states)
 		}
 	}
-	if h := held(t, s.URL); h != 0 {
+	if h := api.Held(t, s.URL); h != 0 {
 		t.Errorf("after cancel: got %d held polls, want 0", h)
 	}
 }
