@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the tests need: redis-server, chromium, nginx (with nchan for
+# Installs what the tests need: redis-server, chromium, firefox-esr, nginx (with nchan for
 # the benchmarks) from Debian, and the client's npm packages from its
 # lockfile. Idempotent; skips what is already there. Without root (or
 # apt-get) it says what is missing and goes on: those tests then skip
@@ -8,6 +8,7 @@ set -u
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/firefox-esr ] || need+=(firefox-esr)
 command -v nginx >/dev/null 2>&1 || need+=(nginx)
 [ -e /usr/lib/nginx/modules/ngx_nchan_module.so ] || need+=(libnginx-mod-nchan)
 if [ ${#need[@]} -gt 0 ]; then
