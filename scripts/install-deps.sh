@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the tests need: redis-server, chromium, firefox-esr, nginx (with nchan for
-# the benchmarks) from Debian, and the client's npm packages from its
-# lockfile. Idempotent; skips what is already there. Without root (or
+# Installs what the tests need: redis-server, chromium, firefox-esr, nginx
+# (with nchan for the benchmarks) from Debian, and the client's npm packages
+# from its lockfile. Idempotent; skips what is already there. Without root (or
 # apt-get) it says what is missing and goes on: those tests then skip
 # locally, and fail when CI=true.
 set -u
