@@ -21,6 +21,7 @@ func openEngine(ctx context.Context, cfg config.Config, hub *comet.Hub, log *slo
 			DefaultMaxMessages: cfg.MessagesPerChannel,
 			MaxChannels:        cfg.MaxChannels,
 			MaxClients:         cfg.MaxClients,
+			WaitReplicas:       cfg.RedisWaitReplicas,
 			Logger:             log,
 		}, hub)
 		if err != nil {

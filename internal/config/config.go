@@ -43,9 +43,10 @@ type Config struct {
 	MaxConnections      int
 	MaxHeldPolls        int
 
-	RedisURL    string
-	RedisPrefix string
-	NodeID      string
+	RedisURL          string
+	RedisPrefix       string
+	RedisWaitReplicas int
+	NodeID            string
 
 	LeanPolls bool // park held polls' connections (no goroutine each)
 	IOUring   bool // the loops send a round's answers through io_uring
@@ -134,8 +135,11 @@ func (c *Config) Validate() error {
 	default:
 		bad("--log-level must be debug, info, warn or error, got %q", c.LogLevel)
 	}
-	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") && !strings.HasPrefix(c.RedisURL, "unix://") {
-		bad("--redis-url must start with redis://, rediss:// or unix://")
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") && !strings.HasPrefix(c.RedisURL, "unix://") && !strings.HasPrefix(c.RedisURL, "redis+sentinel://") {
+		bad("--redis-url must start with redis://, rediss://, unix:// or redis+sentinel://")
+	}
+	if c.RedisWaitReplicas < 0 || c.RedisWaitReplicas > 100 {
+		bad("--redis-wait-replicas must be between 0 and 100, got %d", c.RedisWaitReplicas)
 	}
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "; "))

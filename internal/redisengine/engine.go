@@ -26,6 +26,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -35,13 +36,17 @@ import (
 
 // Options configure the engine. Zero timeouts never expire.
 type Options struct {
-	URL                string // redis://HOST:PORT/DB, rediss://…, unix://…
+	URL                string // redis://HOST:PORT/DB, rediss://…, unix://…, redis+sentinel://…
 	Prefix             string // every key starts with it (--redis-prefix)
 	ChannelTimeout     time.Duration
 	SessionTimeout     time.Duration
 	DefaultMaxMessages int
 	MaxChannels        int // cluster-wide; 0: no limit
 	MaxClients         int // cluster-wide; 0: no limit
+	// WaitReplicas (--redis-wait-replicas): registrations, publishes and
+	// deletions are acknowledged only once this many replicas confirm them
+	// (WAIT in the same round trip); 0 does not wait.
+	WaitReplicas int
 	// OpTimeout bounds one Redis call (default 2s), so that a lost Redis
 	// is answered with -5 quickly rather than when the HTTP layer gives up.
 	OpTimeout time.Duration
@@ -57,6 +62,12 @@ type Engine struct {
 	scripts  map[*script]*goredis.Script
 	bell     string // the doorbell pub/sub channel
 
+	// watermark is the newest id this node has seen (issued to it or read
+	// by it). Every publish passes it to Redis as a floor, so that a
+	// promoted replica that had not seen the newest ids never issues one
+	// of them again.
+	watermark atomic.Int64
+
 	subMu sync.Mutex
 	sub   *goredis.PubSub // the listener's current subscription
 
@@ -69,12 +80,12 @@ type Engine struct {
 // New connects (lazily: a Redis that is down now only makes calls fail until
 // it is up) and starts the doorbell listener and the sweeper.
 func New(opts Options, n comet.Notifier) (*Engine, error) {
-	ro, err := goredis.ParseURL(opts.URL)
-	if err != nil {
-		return nil, fmt.Errorf("--redis-url: %v", err)
-	}
 	if opts.OpTimeout <= 0 {
 		opts.OpTimeout = 2 * time.Second
+	}
+	rdb, err := newClient(opts.URL, opts.OpTimeout)
+	if err != nil {
+		return nil, err
 	}
 	if opts.DefaultMaxMessages <= 0 {
 		opts.DefaultMaxMessages = 100
@@ -82,20 +93,13 @@ func New(opts Options, n comet.Notifier) (*Engine, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	ro.DialTimeout = min(opts.OpTimeout, time.Second)
-	ro.ReadTimeout = opts.OpTimeout
-	ro.WriteTimeout = opts.OpTimeout
-	ro.PoolTimeout = opts.OpTimeout
-	ro.ContextTimeoutEnabled = true
-	ro.MaxRetries = -1 // never: a publish retried after a lost reply would be stored twice
-	ro.DisableIdentity = true
 	quietClientLog(opts.Logger)
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Engine{
 		opts:     opts,
 		notifier: n,
 		log:      opts.Logger,
-		rdb:      goredis.NewClient(ro),
+		rdb:      rdb,
 		scripts:  make(map[*script]*goredis.Script),
 		bell:     opts.Prefix + "bell",
 		ctx:      ctx,
@@ -150,14 +154,18 @@ func (e *Engine) Close() error {
 func (e *Engine) run(ctx context.Context, s *script, args ...any) (any, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.opts.OpTimeout)
 	defer cancel()
-	full := make([]any, 0, len(args)+1)
-	full = append(full, e.opts.Prefix)
-	full = append(full, args...)
-	v, err := e.scripts[s].Run(ctx, e.rdb, nil, full...).Result()
+	v, err := e.scripts[s].Run(ctx, e.rdb, nil, e.argv(args)...).Result()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", comet.ErrUnavailable, s.name, err)
 	}
 	return v, nil
+}
+
+// argv is a script's arguments: the prefix, then args.
+func (e *Engine) argv(args []any) []any {
+	full := make([]any, 0, len(args)+1)
+	full = append(full, e.opts.Prefix)
+	return append(full, args...)
 }
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }

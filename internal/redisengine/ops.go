@@ -29,7 +29,7 @@ func (e *Engine) RegisterChannel(ctx context.Context, name string, opts comet.Ch
 	if opts.MaxMessages <= 0 {
 		opts.MaxMessages = e.opts.DefaultMaxMessages
 	}
-	v, err := e.run(ctx, scriptRegisterChannel, ms(e.opts.ChannelTimeout), e.opts.MaxChannels, name, flag(opts.UseSessions), opts.MaxMessages)
+	v, err := e.runWrite(ctx, scriptRegisterChannel, ms(e.opts.ChannelTimeout), e.opts.MaxChannels, name, flag(opts.UseSessions), opts.MaxMessages)
 	return registered(scriptRegisterChannel, v, err, comet.ErrChannelExists)
 }
 
@@ -54,7 +54,7 @@ func registered(s *script, v any, err error, exists error) error {
 // DeleteChannel implements comet.Engine. The script rings the delete
 // doorbell, so polls held on it wake on every node.
 func (e *Engine) DeleteChannel(ctx context.Context, name string) (bool, error) {
-	v, err := e.run(ctx, scriptDeleteChannel, ms(e.opts.ChannelTimeout), name)
+	v, err := e.runWrite(ctx, scriptDeleteChannel, ms(e.opts.ChannelTimeout), name)
 	if err != nil {
 		return false, err
 	}
@@ -63,7 +63,8 @@ func (e *Engine) DeleteChannel(ctx context.Context, name string) (bool, error) {
 
 // Publish implements comet.Engine.
 func (e *Engine) Publish(ctx context.Context, channel, content string) (comet.Message, error) {
-	v, err := e.run(ctx, scriptPublish, ms(e.opts.ChannelTimeout), channel, content)
+	floor := strconv.FormatInt(e.watermark.Load(), 10)
+	v, err := e.runWrite(ctx, scriptPublish, ms(e.opts.ChannelTimeout), channel, content, floor)
 	if err != nil {
 		return comet.Message{}, err
 	}
@@ -79,6 +80,7 @@ func (e *Engine) Publish(ctx context.Context, channel, content string) (comet.Me
 	if !ok1 || !ok2 {
 		return comet.Message{}, unexpected(scriptPublish, v)
 	}
+	e.observe(id)
 	// Local polls are woken by the doorbell like everyone else's: it was
 	// rung after the store, in the same script.
 	return comet.Message{ID: id, TS: ts, Content: content}, nil
@@ -86,13 +88,13 @@ func (e *Engine) Publish(ctx context.Context, channel, content string) (comet.Me
 
 // RegisterClient implements comet.Engine.
 func (e *Engine) RegisterClient(ctx context.Context, id string) error {
-	v, err := e.run(ctx, scriptRegisterClient, ms(e.opts.SessionTimeout), e.opts.MaxClients, id)
+	v, err := e.runWrite(ctx, scriptRegisterClient, ms(e.opts.SessionTimeout), e.opts.MaxClients, id)
 	return registered(scriptRegisterClient, v, err, comet.ErrClientExists)
 }
 
 // DeleteClient implements comet.Engine.
 func (e *Engine) DeleteClient(ctx context.Context, id string) (bool, error) {
-	v, err := e.run(ctx, scriptDeleteClient, ms(e.opts.SessionTimeout), id)
+	v, err := e.runWrite(ctx, scriptDeleteClient, ms(e.opts.SessionTimeout), id)
 	if err != nil {
 		return false, err
 	}
@@ -101,8 +103,9 @@ func (e *Engine) DeleteClient(ctx context.Context, id string) (bool, error) {
 
 // Read implements comet.Engine.
 func (e *Engine) Read(ctx context.Context, q comet.ReadQuery) (comet.ReadResult, error) {
-	args := make([]any, 0, 5+len(q.Channels))
-	args = append(args, ms(e.opts.ChannelTimeout), ms(e.opts.SessionTimeout), flag(q.HasClient), q.ClientID, strconv.FormatInt(max(q.Since, 0), 10))
+	args := make([]any, 0, 6+len(q.Channels))
+	args = append(args, ms(e.opts.ChannelTimeout), ms(e.opts.SessionTimeout), flag(q.HasClient), q.ClientID,
+		strconv.FormatInt(max(q.Since, 0), 10), strconv.FormatInt(e.watermark.Load(), 10))
 	for _, c := range q.Channels {
 		args = append(args, c)
 	}
@@ -124,6 +127,7 @@ func (e *Engine) Read(ctx context.Context, q comet.ReadQuery) (comet.ReadResult,
 	if err != nil {
 		return comet.ReadResult{}, fmt.Errorf("%w: %v", comet.ErrUnavailable, err)
 	}
+	e.observe(res.LastID)
 	return res, nil
 }
 

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
 	"github.com/simple-comet/simple-comet/internal/testutil/browser"
 )
 
@@ -85,12 +87,7 @@ func demoChat(t *testing.T, path string) {
 // TestDemoOffByDefault: without --enable-demo there is no demo page.
 func TestDemoOffByDefault(t *testing.T) {
 	s := startComet(t)
-	resp, err := http.Get(s.URL + "/demo/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("GET /demo/ without --enable-demo: got %d, want 404", resp.StatusCode)
+	if st := api.Get(t, s.URL, "/demo/").Status; st != http.StatusNotFound {
+		t.Fatalf("GET /demo/ without --enable-demo: got %d, want 404", st)
 	}
 }

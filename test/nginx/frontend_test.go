@@ -3,6 +3,7 @@
 package nginx
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -17,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
 )
 
 // frontEnd is one nginx process running deploy/nginx.conf.
@@ -204,12 +207,11 @@ func tryStart(t testing.TB, bin, dir, conf string, port, tlsPort int) (*frontEnd
 	})
 	// A port that answers may still be someone else's: ask for /health and
 	// check that it is our nginx (Server: nginx) in front of our node.
-	resp, err := http.Get(f.URL + "/health")
+	r, err := api.Try(context.Background(), nil, f.URL, http.MethodGet, "/health", "", nil)
 	if err != nil {
 		return nil, err
 	}
-	resp.Body.Close()
-	if !strings.HasPrefix(resp.Header.Get("Server"), "nginx") {
+	if !strings.HasPrefix(r.Header.Get("Server"), "nginx") {
 		return nil, errPortTaken
 	}
 	return f, nil

@@ -1,11 +1,14 @@
--- ARGV: prefix, channel timeout ms, channel, content.
--- Returns {id, ts} or -2 (no such channel). The doorbell is rung last, in
--- the same atomic step: a node that wakes on it reads the stored message,
--- and a publish that is stored always rings (no gap between two commands).
+-- ARGV: prefix, channel timeout ms, channel, content, floor (the newest id
+-- the calling node has seen). Returns {id, ts} or -2 (no such channel).
+-- The id is above the floor too, so that after a failover to a replica
+-- that had not seen the newest ids no id a node has seen is issued again.
+-- The doorbell is rung last, in the same atomic step: a node that wakes on
+-- it reads the stored message, and a publish that is stored always rings
+-- (no gap between two commands).
 local timeout, name = tonumber(ARGV[2]), ARGV[3]
 local s, nowms, idnow = clock()
 if not live(name, nowms, timeout) then return -2 end
-local id = math.max(lastid(idnow) + 1, idnow)
+local id = math.max(lastid(idnow) + 1, idnow, tonumber(ARGV[5]) + 1)
 redis.call('SET', P .. 'id', f(id))
 local mk, ck = P .. 'm:' .. name, P .. 'c:' .. name
 redis.call('ZADD', mk, f(id), f(id) .. ':' .. f(s) .. ':' .. ARGV[4])

@@ -1,5 +1,6 @@
 -- ARGV: prefix, channel timeout ms, session timeout ms, has client (1/0),
--- client id, since, channels...
+-- client id, since, floor (the newest id the calling node has seen),
+-- channels...
 -- Returns {-3} (unknown client), {-2} (no readable channel), or
 -- {1, since, last, name, truncated (1/0), {members}, name, ...}: one atomic
 -- view that also restarts the inactivity clocks of what it read.
@@ -12,10 +13,18 @@ if hasClient then
   redis.call('ZADD', ck, nowms, ARGV[5])
 end
 local last = lastid(idnow)
+-- After a failover to a replica that had not seen the newest ids, the
+-- counter is raised to what this node has already seen, so that its
+-- last_id never goes backwards and no id at or below it is issued again.
+local floor = tonumber(ARGV[7])
+if floor > last then
+  redis.call('SET', P .. 'id', f(floor))
+  last = floor
+end
 local since = tonumber(ARGV[6])
 if since > last then since = last end
 local out = {1, since, last}
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   local name = ARGV[i]
   if live(name, nowms, ct) then
     local meta = redis.call('HMGET', P .. 'c:' .. name, 's', 'd')

@@ -4,6 +4,9 @@
 // so that a restart on the same port and directory keeps every acknowledged
 // write, as the deployment docs ask of production.
 //
+// StartGroup (sentinel.go) starts a primary, two replicas and three
+// Sentinels, for the failover tests.
+//
 // A test whose redis-server is missing is skipped with a loud message, or
 // fails when the environment variable CI=true. The server is stopped (by
 // pid) when the test ends. A Server is used by one test goroutine at a time.
@@ -34,6 +37,8 @@ type Server struct {
 	Addr string // 127.0.0.1:port
 	URL  string // redis://127.0.0.1:port/0
 
+	args []string // more arguments for redis-server (a replica's --replicaof)
+
 	cmd    *exec.Cmd
 	exited chan struct{}
 }
@@ -61,7 +66,20 @@ func Binary(t testing.TB) string {
 // Start runs a fresh redis-server and waits until it answers PING.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{t: t, bin: Binary(t), dir: t.TempDir()}
+	return startWith(t, nil)
+}
+
+// StartReplica runs a fresh redis-server that replicates primary, and
+// waits until it answers (not until it is in sync).
+func StartReplica(t testing.TB, primary *Server) *Server {
+	t.Helper()
+	return startWith(t, []string{"--replicaof", "127.0.0.1", strconv.Itoa(primary.Port)})
+}
+
+// startWith is Start with more redis-server arguments.
+func startWith(t testing.TB, args []string) *Server {
+	t.Helper()
+	s := &Server{t: t, bin: Binary(t), dir: t.TempDir(), args: args}
 	var last error
 	for attempt := 0; attempt < 20; attempt++ {
 		s.Port = 1024 + rand.IntN(32768-1024)
@@ -79,7 +97,7 @@ func Start(t testing.TB) *Server {
 // start runs redis-server on s.Port and s.dir; an error means it did not
 // come up (the port was probably taken).
 func (s *Server) start() error {
-	s.cmd = exec.Command(s.bin,
+	s.cmd = exec.Command(s.bin, append([]string{
 		"--port", strconv.Itoa(s.Port),
 		"--bind", "127.0.0.1",
 		"--dir", s.dir,
@@ -89,7 +107,7 @@ func (s *Server) start() error {
 		"--daemonize", "no",
 		"--protected-mode", "no",
 		"--logfile", "redis.log",
-	)
+	}, s.args...)...)
 	s.cmd.Dir = s.dir
 	// The log says when THIS process is ready; a PONG alone could come
 	// from another test's server that holds the port.
@@ -169,6 +187,14 @@ func (s *Server) kill() {
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGKILL)
 	<-s.exited
+}
+
+// Signal sends sig to redis-server (SIGSTOP stalls it, SIGCONT resumes it).
+func (s *Server) Signal(sig syscall.Signal) {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		s.t.Errorf("testredis: signal %v to pid %d: %v", sig, s.Pid(), err)
+	}
 }
 
 // Kill ends redis-server at once (SIGKILL to its pid), as a crash would.
