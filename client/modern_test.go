@@ -144,3 +144,17 @@ func TestPackage(t *testing.T) {
 		t.Errorf("npm pack --dry-run: got %q, want %q", paths, want)
 	}
 }
+
+// TestTypes compiles testdata/types-check.ts and types-check-esm.mts with
+// the pinned TypeScript (strict, no output) against simple-comet.d.ts, as a
+// user's project would import the package.
+func TestTypes(t *testing.T) {
+	tsc := filepath.Join("node_modules", ".bin", "tsc")
+	if _, err := os.Stat(tsc); err != nil {
+		missing(t, "client/node_modules/.bin/tsc is missing (run `npm ci` in client/ or `make deps`)")
+	}
+	out, err := exec.Command(tsc, "-p", filepath.Join("testdata", "tsconfig.json")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("tsc -p testdata/tsconfig.json: got %v, want success\n%s", err, out)
+	}
+}

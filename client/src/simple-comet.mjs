@@ -149,7 +149,7 @@ class Hub {
     this.subs.delete(s);
     if (this.subs.size) return this.changed();
     this.suspend();
-    hubs.delete(this.key);
+    if (hubs.get(this.key) == this) hubs.delete(this.key);
     solos.delete(this);
   }
 
@@ -197,7 +197,10 @@ class Hub {
       .then(() => {
         if (this.lockCtl != lock) return;
         this.follow();
-        if (this.up) this.queue();
+        if (this.up) {
+          this.hello();
+          this.queue();
+        }
       });
   }
 
@@ -293,7 +296,10 @@ class Hub {
     // is stale (it was frozen and replaced) and ignored.
     if (m.e < this.seen) return;
     this.seen = m.e;
-    if (this.leading && m.e > this.epoch) return this.follow();
+    if (this.leading && m.e > this.epoch) {
+      this.follow();
+      this.hello();
+    }
     this.pinged = 0;
     this.quiet = Date.now() + this.timeout + (m.retry || 0);
     if (t == "who") this.hello();
@@ -390,7 +396,11 @@ class Hub {
       const out = {}, gaps = [];
       let any = 0, mine = 0, skip = 0;
       for (const c of s.chans) {
-        if (!m.chans.includes(c)) continue;
+        // A channel the poll left out: the leader has not heard of it yet.
+        if (!m.chans.includes(c)) {
+          need = 1;
+          continue;
+        }
         const cv = s.cov[c];
         if (m.since > cv) {
           need = skip = 1;

@@ -55,7 +55,6 @@ func wire(cfg config.Config, svc *comet.Service, hub *comet.Hub, lot *parking.Lo
 		for _, p := range demo.Paths {
 			assets[p] = httpapi.Asset{ContentType: "text/html; charset=utf-8", Body: demo.Page}
 		}
-		assets[demo.LegacyPath] = httpapi.Asset{ContentType: "text/html; charset=utf-8", Body: demo.Legacy}
 	}
 	var obs observers
 	var starts, stops []func()

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -39,6 +40,8 @@ func demoChat(t *testing.T, path string) {
 			t.Fatal(err)
 		}
 		waitFor(t, tab, `document.getElementById("status").textContent.indexOf("connected") == 0`, "true", wait)
+		// The legacy client is the one with a timeout property.
+		waitFor(t, tab, `typeof SimpleComet.timeout == "number"`, jsonOf(strings.HasSuffix(path, "legacy.html")), wait)
 	}
 	say := func(tab context.Context, text string) {
 		t.Helper()

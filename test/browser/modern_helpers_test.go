@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -92,15 +93,57 @@ func (p *firefoxPage) eval(t testing.TB, expr string, out any) {
 func (p *firefoxPage) close(t testing.TB)              { p.tab.Close(t) }
 func (p *firefoxPage) navigate(t testing.TB, u string) { p.tab.Navigate(t, u) }
 
-// firefox starts a headless Firefox ESR, driven over WebDriver BiDi.
+// shared is the one Firefox of the package: starting Firefox takes
+// seconds, so the Firefox tests share it, each with tabs of its own on
+// origins of its own (a page server per test), closed when it ends.
+var shared struct {
+	sync.Mutex
+	b   *bidi.Browser
+	dir string
+}
+
+// firefox returns the shared headless Firefox ESR (started on first use),
+// driven over WebDriver BiDi.
 func firefox(t testing.TB) engine {
-	b := bidi.Start(t)
+	t.Helper()
+	bidi.Require(t)
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.b == nil {
+		dir, err := os.MkdirTemp("", "simple-comet-firefox-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if shared.b, err = bidi.Launch(dir); err != nil {
+			os.RemoveAll(dir)
+			t.Fatal(err)
+		}
+		shared.dir = dir
+	}
+	b := shared.b
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("firefox output:\n%s", b.Output())
+		}
+	})
 	return engine{name: "firefox", open: func(t testing.TB, u string) page {
 		t.Helper()
 		p := &firefoxPage{tab: b.Tab(t)}
+		t.Cleanup(func() { p.tab.TryClose() })
 		p.navigate(t, u)
 		return p
 	}}
+}
+
+// closeFirefox closes the shared Firefox, if a test started it.
+func closeFirefox() {
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.b != nil {
+		shared.b.Close()
+		os.RemoveAll(shared.dir)
+		shared.b = nil
+	}
 }
 
 // serveModern serves the modern harness on 127.0.0.1 (a secure context, so

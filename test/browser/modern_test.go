@@ -221,11 +221,10 @@ func scenarioRetryAfter(t *testing.T, e engine) {
 	api.Register(t, s.URL, "a")
 	target, _ := url.Parse(s.URL)
 	rp := httputil.NewSingleHostReverseProxy(target)
-	var failing, reads atomic.Int32
+	var failing atomic.Int32
 	failing.Store(1)
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/channels/") {
-			reads.Add(1)
 			if failing.Load() == 1 {
 				// As the server answers -5 on .json.
 				w.Header().Set("Access-Control-Allow-Origin", "*")
@@ -242,20 +241,7 @@ func scenarioRetryAfter(t *testing.T, e engine) {
 	comet := otherOrigin(t, proxy.Listener.Addr().String())
 	p := e.open(t, serveModern(t, comet)+"/")
 	p.eval(t, subscribeJS("s", jsonRead(comet, "a"), `{}`), nil)
-	time.Sleep(4 * time.Second)
-	n := reads.Load()
-	if n < 2 || n > 8 {
-		t.Errorf("4 s of 503: got %d reads, want a retry with a backoff (2 to 8)", n)
-	}
-	var errs []struct {
-		Kind   string `json:"kind"`
-		Status int    `json:"status"`
-		Code   int    `json:"code"`
-	}
-	p.eval(t, "errs.s", &errs)
-	if len(errs) == 0 || errs[0].Status != 503 || errs[0].Code != -5 {
-		t.Errorf("onError: got %+v, want status 503 code -5", errs)
-	}
+	n := backsOff(t, p, "503", -5, http.StatusServiceUnavailable)
 	failing.Store(0)
 	api.Publish(t, s.URL, "a", "a-0")
 	waitLog(t, p, "after the 503s", "s", []string{"a:a-0"}, 40*time.Second)
@@ -267,6 +253,28 @@ func scenarioRetryAfter(t *testing.T, e engine) {
 	t.Logf("%s: %d reads in 4 s of 503", e.name, n)
 }
 
+// backsOff watches subscription s of p fail for 4 s: it must retry with a
+// backoff (2 to 8 reads, never a tight loop) and report the failure to
+// onError with the reply's code and HTTP status. It returns the reads.
+func backsOff(t *testing.T, p page, what string, code, status int) int {
+	t.Helper()
+	time.Sleep(4 * time.Second)
+	var n int
+	var errs []struct {
+		Status int `json:"status"`
+		Code   int `json:"code"`
+	}
+	p.eval(t, "polls", &n)
+	p.eval(t, "errs.s", &errs)
+	if n < 2 || n > 8 {
+		t.Errorf("4 s of %s: got %d reads, want a retry with a backoff (2 to 8)", what, n)
+	}
+	if len(errs) == 0 || errs[0].Status != status || errs[0].Code != code {
+		t.Errorf("onError after %s: got %+v, want status %d code %d", what, errs, status, code)
+	}
+	return n
+}
+
 // scenarioSessionWithoutClient: a session channel read without its client
 // id is -2 "No valid channels": onError, and retries with a backoff.
 func scenarioSessionWithoutClient(t *testing.T, e engine) {
@@ -275,19 +283,7 @@ func scenarioSessionWithoutClient(t *testing.T, e engine) {
 	api.Register(t, s.URL, "private", "use_sessions", "1")
 	p := e.open(t, serveModern(t, comet)+"/")
 	p.eval(t, subscribeJS("s", jsonRead(comet, "private"), `{}`), nil)
-	time.Sleep(4 * time.Second)
-	var n int
-	var errs []struct {
-		Code int `json:"code"`
-	}
-	p.eval(t, "polls", &n)
-	p.eval(t, "errs.s", &errs)
-	if n < 2 || n > 8 {
-		t.Errorf("4 s of -2: got %d reads, want a retry with a backoff (2 to 8)", n)
-	}
-	if len(errs) == 0 || errs[0].Code != -2 {
-		t.Errorf("onError: got %+v, want code -2", errs)
-	}
+	backsOff(t, p, "-2", -2, http.StatusOK)
 	// With the client id the same page reads it.
 	api.RegisterClient(t, s.URL, "c1")
 	p.eval(t, subscribeJS("ok", jsonRead(comet, "private"), `"c1"`), nil)

@@ -1,8 +1,9 @@
-// Package demo holds the demo pages: a live chat on two channels, read in
-// one subscription, with the modern client (index.html, every tab sharing
-// one poll) and with the legacy 1 KB client (legacy.html). cmd/simple_comet serves it
-// under /demo/ only with --enable-demo. The page is static; it registers
-// its channels and publishes through the server's own API.
+// Package demo holds the demo page: a live chat on two channels, read in
+// one subscription. cmd/simple_comet serves it under /demo/ only with
+// --enable-demo; at /demo/ it runs on the modern client (every tab sharing
+// one poll), at /demo/legacy.html on the 1 KB legacy client (the page picks
+// by its path). The page is static; it registers its channels and publishes
+// through the server's own API.
 package demo
 
 import _ "embed"
@@ -12,13 +13,5 @@ import _ "embed"
 //go:embed index.html
 var Page []byte
 
-// Paths the page is served at.
-var Paths = []string{"/demo/", "/demo/index.html"}
-
-// Legacy is the same chat with the legacy client, served at LegacyPath.
-//
-//go:embed legacy.html
-var Legacy []byte
-
-// LegacyPath is where Legacy is served.
-const LegacyPath = "/demo/legacy.html"
+// Paths the page is served at (the last one on the legacy client).
+var Paths = []string{"/demo/", "/demo/index.html", "/demo/legacy.html"}

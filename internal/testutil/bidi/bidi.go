@@ -7,6 +7,7 @@
 // Usage:
 //
 //	b := bidi.Start(t)                 // skips (or fails with CI=true) without firefox-esr
+//	b, err := bidi.Launch(dir)         // or one browser for several tests: b.Close() at the end
 //	tab := b.Tab(t)                    // a new tab; b.First is the one Firefox opened
 //	tab.Navigate(t, url)
 //	var n int
@@ -65,8 +66,11 @@ user_pref("browser.tabs.remote.unloadOnLowMemory", false);
 type Browser struct {
 	First *Tab // the tab Firefox opened at start
 
-	ws  *wsConn
-	out *logBuffer
+	ws        *wsConn
+	out       *logBuffer
+	cmd       *exec.Cmd
+	exited    chan struct{}
+	closeOnce sync.Once
 
 	mu      sync.Mutex
 	next    int
@@ -82,29 +86,43 @@ type reply struct {
 
 var listenRE = regexp.MustCompile(`WebDriver BiDi listening on (ws://\S+)`)
 
-// Start launches Firefox and opens a BiDi session that accepts the
-// certificates a test makes itself.
+// Start launches Firefox (Launch) for one test: it is closed when the test
+// ends, and its output logged if the test failed.
 func Start(t testing.TB) *Browser {
 	t.Helper()
 	Require(t)
-	prof := t.TempDir()
-	if err := os.WriteFile(filepath.Join(prof, "user.js"), []byte(prefs), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(Path, "--headless", "--no-remote", "--profile", prof,
-		"--remote-debugging-port=0", "--remote-allow-origins=http://127.0.0.1", "about:blank")
-	cmd.Env = append(os.Environ(), "MOZ_CRASHREPORTER_DISABLE=1", "HOME="+prof)
-	stderr, err := cmd.StderrPipe()
+	b, err := Launch(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stdout = nil
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	t.Cleanup(func() {
+		b.Close()
+		if t.Failed() {
+			t.Logf("firefox output:\n%s", b.Output())
+		}
+	})
+	return b
+}
+
+// Launch starts Firefox with a fresh profile in dir (which must exist and
+// outlive the browser) and opens a BiDi session that accepts the
+// certificates a test makes itself. The caller must Close it.
+func Launch(dir string) (*Browser, error) {
+	if err := os.WriteFile(filepath.Join(dir, "user.js"), []byte(prefs), 0o644); err != nil {
+		return nil, err
 	}
-	b := &Browser{out: &logBuffer{}, waiting: map[int]chan reply{}}
+	cmd := exec.Command(Path, "--headless", "--no-remote", "--profile", dir,
+		"--remote-debugging-port=0", "--remote-allow-origins=http://127.0.0.1", "about:blank")
+	cmd.Env = append(os.Environ(), "MOZ_CRASHREPORTER_DISABLE=1", "HOME="+dir)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	b := &Browser{out: &logBuffer{}, waiting: map[int]chan reply{}, cmd: cmd, exited: make(chan struct{})}
 	found := make(chan string, 1)
-	exited := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
@@ -117,39 +135,26 @@ func Start(t testing.TB) *Browser {
 			}
 		}
 		cmd.Wait()
-		close(exited)
+		close(b.exited)
 	}()
-	t.Cleanup(func() {
-		if b.ws != nil {
-			b.call("browser.close", map[string]any{}, nil)
-			b.ws.close()
-		}
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("firefox output:\n%s", b.out.String())
-		}
-	})
+	fail := func(format string, args ...any) (*Browser, error) {
+		b.Close()
+		return nil, fmt.Errorf(format, args...)
+	}
 	var addr string
 	select {
 	case addr = <-found:
-	case <-exited:
-		t.Fatalf("%s exited before serving BiDi:\n%s", Path, b.out.String())
+	case <-b.exited:
+		return fail("%s exited before serving BiDi:\n%s", Path, b.out.String())
 	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("%s did not serve BiDi within 60s:\n%s", Path, b.out.String())
+		return fail("%s did not serve BiDi within 60s:\n%s", Path, b.out.String())
 	}
 	if b.ws, err = dialWS(addr + "/session"); err != nil {
-		cmd.Process.Kill()
-		t.Fatalf("connecting to Firefox's BiDi at %s: %v", addr, err)
+		return fail("connecting to Firefox's BiDi at %s: %v", addr, err)
 	}
 	go b.readLoop()
 	if err := b.call("session.new", map[string]any{"capabilities": map[string]any{"alwaysMatch": map[string]any{"acceptInsecureCerts": true}}}, nil); err != nil {
-		t.Fatalf("session.new: %v", err)
+		return fail("session.new: %v", err)
 	}
 	var tree struct {
 		Contexts []struct {
@@ -157,11 +162,31 @@ func Start(t testing.TB) *Browser {
 		} `json:"contexts"`
 	}
 	if err := b.call("browsingContext.getTree", map[string]any{"maxDepth": 0}, &tree); err != nil || len(tree.Contexts) == 0 {
-		t.Fatalf("browsingContext.getTree: %v %v", err, tree)
+		return fail("browsingContext.getTree: %v %v", err, tree)
 	}
 	b.First = &Tab{b: b, ID: tree.Contexts[0].Context}
-	return b
+	return b, nil
 }
+
+// Close ends the session and the browser, and waits for its process
+// (killing it after 10 s). Safe to call twice.
+func (b *Browser) Close() {
+	b.closeOnce.Do(func() {
+		if b.ws != nil {
+			b.call("browser.close", map[string]any{}, nil)
+			b.ws.close()
+		}
+		select {
+		case <-b.exited:
+		case <-time.After(10 * time.Second):
+			b.cmd.Process.Kill()
+			<-b.exited
+		}
+	})
+}
+
+// Output is what Firefox wrote to stderr (the first 64 KiB).
+func (b *Browser) Output() string { return b.out.String() }
 
 func (b *Browser) readLoop() {
 	for {
@@ -226,8 +251,9 @@ func (b *Browser) call(method string, params any, out any) error {
 
 // Tab is one browsing context (a tab) of the browser.
 type Tab struct {
-	ID string
-	b  *Browser
+	ID     string
+	b      *Browser
+	closed bool // guarded by b.mu
 }
 
 // Tab opens a new tab (in the background, as a user's new tab would not
@@ -308,9 +334,22 @@ func (tab *Tab) TryEval(expr string, out any) error {
 // Close closes the tab without running its beforeunload handlers.
 func (tab *Tab) Close(t testing.TB) {
 	t.Helper()
-	if err := tab.b.call("browsingContext.close", map[string]any{"context": tab.ID}, nil); err != nil {
+	if err := tab.TryClose(); err != nil {
 		t.Fatalf("closing a tab: %v", err)
 	}
+}
+
+// TryClose closes the tab unless it is closed already, and returns the
+// error of closing it.
+func (tab *Tab) TryClose() error {
+	tab.b.mu.Lock()
+	done := tab.closed
+	tab.closed = true
+	tab.b.mu.Unlock()
+	if done {
+		return nil
+	}
+	return tab.b.call("browsingContext.close", map[string]any{"context": tab.ID}, nil)
 }
 
 // logBuffer collects the browser's output, capped at 64 KiB.
