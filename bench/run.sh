@@ -11,6 +11,11 @@
 #   SERVERS="ours ours-goroutines nchan-1w" bench/run.sh fanout1k
 #                                      # ours-goroutines: --lean-polls=false
 #                                      # ours-noring: --io-uring=false
+#   SERVERS="ours-redis nchan-redis-1w" bench/run.sh fanout1k publish
+#                                      # both on a fresh redis-server each
+#                                      # run (no persistence), whose CPU
+#                                      # counts as the server's
+#                                      # (BASE=ours-redis for the ratios)
 #
 # Output: $OUT (default bench/out/DATE)/results.jsonl, summary.md, logs,
 # and (PROFILE=1, the default) pprof profiles of ours in $OUT/prof.
@@ -34,6 +39,8 @@ mkdir -p "$BIN"
 # (cmd/simple_comet/pprof_debug.go): goroutine counts and profiles.
 go build -o "$BIN/cometload" ./cmd/cometload
 go build -tags cometpprof -o "$BIN/simple_comet" ./cmd/simple_comet
+# OURS_BIN: measure another build of ours (e.g. an earlier commit's)
+[ -n "${OURS_BIN:-}" ] && cp "$OURS_BIN" "$BIN/simple_comet"
 
 free_port() { # a random free port below 32768
 	local p
@@ -55,33 +62,64 @@ wait_port() {
 SERVER_PID=""
 PORT=""
 DEBUG=""
+REDIS_PID=""
+PIDS="" # what cometload counts: the server, and its redis-server
+
+start_redis() { # a fresh redis-server for one run, on REDIS_PORT
+	REDIS_PORT=$(free_port)
+	local d=$OUT/redis-$REDIS_PORT
+	mkdir -p "$d"
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$d" --save "" --appendonly no \
+		--daemonize no --protected-mode no --logfile "$d/redis.log" &
+	REDIS_PID=$!
+	wait_port "$REDIS_PORT"
+}
+
+stop_redis() {
+	[ -n "$REDIS_PID" ] || return 0
+	kill -TERM "$REDIS_PID" 2>/dev/null || true
+	wait "$REDIS_PID" 2>/dev/null || true
+	REDIS_PID=""
+}
 
 start_server() { # ours | nchan-1w | nchan-2w
 	PORT=$(free_port)
 	DEBUG=""
 	case $1 in
-	ours | ours-goroutines | ours-noring)
+	ours | ours-goroutines | ours-noring | ours-redis)
 		# ours-goroutines: the transport with a goroutine per held poll;
 		# ours-noring: parked connections without io_uring (a write and
-		# a read each, as where io_uring is not allowed)
+		# a read each, as where io_uring is not allowed); ours-redis: the
+		# Redis engine
 		local extra=()
 		[ "$1" = ours-goroutines ] && extra=(--lean-polls=false)
 		[ "$1" = ours-noring ] && extra=(--io-uring=false)
+		if [ "$1" = ours-redis ]; then
+			start_redis
+			extra=(--redis-url="redis://127.0.0.1:$REDIS_PORT/0")
+		fi
 		DEBUG=127.0.0.1:$(free_port)
 		SIMPLE_COMET_PPROF=$DEBUG "$BIN/simple_comet" --http-port="$PORT" --bind=127.0.0.1 \
 			--enable-status --http-timeout=120 --log-level=warn "${extra[@]}" 2>>"$OUT/ours.log" &
 		SERVER_PID=$!
 		;;
 	nchan-*)
-		local w=${1#nchan-}; w=${w%w}
-		local p=$OUT/nginx-$1
+		local w=${1##*-}; w=${w%w}
+		local p=$OUT/nginx-$1 tmpl=bench/nchan.conf.tmpl
 		rm -rf "$p"; mkdir -p "$p/tmp"
-		sed -e "s#@PREFIX@#$p#g; s#@PORT@#$PORT#g; s#@WORKERS@#$w#g" bench/nchan.conf.tmpl >"$p/nginx.conf"
+		if [[ $1 == nchan-redis-* ]]; then
+			start_redis
+			tmpl=bench/nchan-redis.conf.tmpl
+		fi
+		sed -e "s#@PREFIX@#$p#g; s#@PORT@#$PORT#g; s#@WORKERS@#$w#g; s#@REDIS@#127.0.0.1:$REDIS_PORT#g" "$tmpl" >"$p/nginx.conf"
 		nginx -p "$p" -c "$p/nginx.conf" 2>>"$OUT/nginx.log" &
 		SERVER_PID=$!
 		;;
 	esac
 	wait_port "$PORT"
+	PIDS=$SERVER_PID
+	[ -n "$REDIS_PID" ] && PIDS=$SERVER_PID,$REDIS_PID
+	return 0
 }
 
 stop_server() {
@@ -91,6 +129,7 @@ stop_server() {
 	kill -KILL "$SERVER_PID" 2>/dev/null || true
 	wait "$SERVER_PID" 2>/dev/null || true
 	SERVER_PID=""
+	stop_redis
 }
 trap stop_server EXIT
 
@@ -116,7 +155,7 @@ one() { # server scenario run
 	# shellcheck disable=SC2046
 	local proto=nchan
 	[[ $1 == ours* ]] && proto=ours
-	"$BIN/cometload" -server "$proto" -label "$1" -addr "127.0.0.1:$PORT" -server-pid "$SERVER_PID" \
+	"$BIN/cometload" -server "$proto" -label "$1" -addr "127.0.0.1:$PORT" -server-pid "$PIDS" \
 		-run "$3" "${dbg[@]}" $(args_for "$2") >>"$OUT/results.jsonl" 2>>"$OUT/tables.txt" || echo "cometload failed: $1 $2 run $3" >&2
 	tail -n 1 "$OUT/results.jsonl"
 	stop_server
@@ -156,5 +195,5 @@ if [ "$PROFILE" = 1 ] && [[ " $SCENARIOS " == *" fanout1k "* ]]; then
 	stop_server
 fi
 
-"$BIN/cometload" summarize "$OUT/results.jsonl" | tee "$OUT/summary.md"
+"$BIN/cometload" summarize -base "${BASE:-ours}" "$OUT/results.jsonl" | tee "$OUT/summary.md"
 echo "results in $OUT" >&2

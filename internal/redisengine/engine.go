@@ -68,6 +68,8 @@ type Engine struct {
 	// of them again.
 	watermark atomic.Int64
 
+	reads readGroup // identical reads in flight share a round trip
+
 	subMu sync.Mutex
 	sub   *goredis.PubSub // the listener's current subscription
 

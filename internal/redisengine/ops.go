@@ -101,8 +101,14 @@ func (e *Engine) DeleteClient(ctx context.Context, id string) (bool, error) {
 	return v == int64(1), nil
 }
 
-// Read implements comet.Engine.
+// Read implements comet.Engine. Identical reads in flight at the same time
+// share one round trip (coalesce.go).
 func (e *Engine) Read(ctx context.Context, q comet.ReadQuery) (comet.ReadResult, error) {
+	return e.reads.read(ctx, q, e.readRedis)
+}
+
+// readRedis is one read script.
+func (e *Engine) readRedis(ctx context.Context, q comet.ReadQuery) (comet.ReadResult, error) {
 	args := make([]any, 0, 6+len(q.Channels))
 	args = append(args, ms(e.opts.ChannelTimeout), ms(e.opts.SessionTimeout), flag(q.HasClient), q.ClientID,
 		strconv.FormatInt(max(q.Since, 0), 10), strconv.FormatInt(e.watermark.Load(), 10))
