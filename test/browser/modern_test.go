@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -420,4 +421,43 @@ func TestModernFrozenLeader(t *testing.T) {
 	var late int
 	follower.eval(t, "late", &late)
 	t.Logf("relays of the old leader after the new one's: %d (ignored)", late)
+}
+
+// TestModernLeaderCrashed crashes the polling tab's renderer (Chromium's
+// Page.crash): the browser releases its lock, the next tab leads from the
+// lowest cursor, and the others get everything once.
+func TestModernLeaderCrashed(t *testing.T) {
+	e := chromium(t)
+	s := startComet(t, "--enable-status")
+	comet := otherOrigin(t, s.Addr)
+	api.Register(t, s.URL, "a")
+	base := serveModern(t, comet)
+	pages := make([]page, 3)
+	for i := range pages {
+		pages[i] = e.open(t, base+"/")
+		pages[i].eval(t, subscribeJS("s", jsonRead(comet, "a"), `{timeout: 8000}`), nil)
+	}
+	api.Publish(t, s.URL, "a", "a-0")
+	for i, p := range pages {
+		waitLog(t, p, fmt.Sprintf("tab %d", i), "s", []string{"a:a-0"}, 15*time.Second)
+	}
+	l := leader(t, pages)
+	crashed := pages[l].(*chromePage)
+	// The crash ends the target: its answer may never come.
+	ctx, cancel := context.WithTimeout(crashed.ctx, 5*time.Second)
+	defer cancel()
+	chromedp.Call(ctx, cdppage.Crash, cdp.Empty{})
+	probe, cancelProbe := context.WithTimeout(crashed.ctx, 3*time.Second)
+	defer cancelProbe()
+	if _, err := chromedp.Run(probe, chromedp.Evaluate[int]("1")); err == nil {
+		t.Fatal("the crashed tab still evaluates scripts: Page.crash did nothing")
+	}
+	pages[l] = nil
+	api.Publish(t, s.URL, "a", "a-1")
+	for i, p := range pages {
+		if p != nil {
+			waitLog(t, p, fmt.Sprintf("tab %d after the crash", i), "s", []string{"a:a-0", "a:a-1"}, 15*time.Second)
+		}
+	}
+	waitHeld(t, s.URL, 1, 10*time.Second)
 }
