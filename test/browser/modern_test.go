@@ -387,11 +387,13 @@ func TestModernFrozenLeader(t *testing.T) {
 	// relays that come from an older leader than one already heard.
 	follower.eval(t, `navigator.locks.query().then(q => {
 		window.late = 0;
-		let top = 0;
-		new BroadcastChannel(q.held[0].name).onmessage = (e) => {
+		window.newest = 0;
+		window.group = q.held[0].name;
+		new BroadcastChannel(group).onmessage = (e) => {
 			if (e.data.t != "reply" && e.data.t != "err") return;
-			if (e.data.e < top) late++;
-			top = Math.max(top, e.data.e);
+			if (e.data.e < newest) late++;
+			newest = Math.max(newest, e.data.e);
+			if (e.data.t == "reply") window.template = e.data;
 		};
 		return true;
 	})`, nil)
@@ -421,6 +423,25 @@ func TestModernFrozenLeader(t *testing.T) {
 	var late int
 	follower.eval(t, "late", &late)
 	t.Logf("relays of the old leader after the new one's: %d (ignored)", late)
+	// A relay with an older epoch than the newest heard is ignored: post a
+	// made-up one (a real relay with another message and epoch 1), then
+	// the same with the newest epoch, which must be delivered (so the first
+	// was refused for its epoch, not for its shape).
+	fake := func(epoch, content string) {
+		follower.eval(t, `(() => {
+			const m = Object.assign({}, template, {e: `+epoch+`, since: 0, last_id: 9e15,
+				messages: {a: [{content: `+js(content)+`, id: 9e15 - 1, ts: 0}]}});
+			const b = new BroadcastChannel(group);
+			b.postMessage(m);
+			b.close();
+			return true;
+		})()`, nil)
+	}
+	fake("1", "stale")
+	time.Sleep(time.Second)
+	waitLog(t, follower, "after a stale relay", "s", messages([]string{"a"}, 0, 6), time.Second)
+	fake("newest", "fresh")
+	waitLog(t, follower, "after a current relay", "s", append(messages([]string{"a"}, 0, 6), "a:fresh"), 5*time.Second)
 }
 
 // TestModernLeaderCrashed crashes the polling tab's renderer (Chromium's
