@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -114,8 +115,22 @@ func scenarioLeaderClosed(t *testing.T, e engine) {
 				waitLog(t, p, fmt.Sprintf("round %d, tab %d", round, i), "s", messages([]string{"a"}, 0, n), 15*time.Second)
 			}
 		}
+		if round == 0 {
+			for _, p := range pages {
+				if p != nil {
+					watchGroup(t, p)
+				}
+			}
+		}
 	}
 	waitHeld(t, s.URL, 1, 5*time.Second)
+	// The last tab has seen three leaders: a relay of an older epoch is
+	// ignored.
+	for _, p := range pages {
+		if p != nil {
+			staleRelayIgnored(t, p, messages([]string{"a"}, 0, n))
+		}
+	}
 }
 
 // scenarioCancelEverywhere: cancel() in every tab leaves no poll held, and
@@ -383,18 +398,7 @@ func TestModernFrozenLeader(t *testing.T) {
 	}
 	var vis string
 	follower.eval(t, "document.visibilityState", &vis)
-	// The follower also listens to the group's channel itself, to count
-	// relays that come from an older leader than one already heard.
-	follower.eval(t, `navigator.locks.query().then(q => {
-		window.late = 0;
-		let top = 0;
-		new BroadcastChannel(q.held[0].name).onmessage = (e) => {
-			if (e.data.t != "reply" && e.data.t != "err") return;
-			if (e.data.e < top) late++;
-			top = Math.max(top, e.data.e);
-		};
-		return true;
-	})`, nil)
+	watchGroup(t, follower)
 	if _, err := chromedp.Call(frozen.ctx, cdppage.SetWebLifecycleState, cdppage.SetWebLifecycleStateParams{State: cdppage.SetWebLifecycleStateStateFrozen}); err != nil {
 		t.Fatalf("freezing the leader: %v", err)
 	}
@@ -421,4 +425,86 @@ func TestModernFrozenLeader(t *testing.T) {
 	var late int
 	follower.eval(t, "late", &late)
 	t.Logf("relays of the old leader after the new one's: %d (ignored)", late)
+	staleRelayIgnored(t, follower, messages([]string{"a"}, 0, 6))
+}
+
+// TestModernLeaderCrashed crashes the polling tab's renderer (Chromium's
+// Page.crash): the browser releases its lock, the next tab leads from the
+// lowest cursor, and the others get everything once.
+func TestModernLeaderCrashed(t *testing.T) {
+	e := chromium(t)
+	s := startComet(t, "--enable-status")
+	comet := otherOrigin(t, s.Addr)
+	api.Register(t, s.URL, "a")
+	base := serveModern(t, comet)
+	pages := make([]page, 3)
+	for i := range pages {
+		pages[i] = e.open(t, base+"/")
+		pages[i].eval(t, subscribeJS("s", jsonRead(comet, "a"), `{timeout: 8000}`), nil)
+	}
+	api.Publish(t, s.URL, "a", "a-0")
+	for i, p := range pages {
+		waitLog(t, p, fmt.Sprintf("tab %d", i), "s", []string{"a:a-0"}, 15*time.Second)
+	}
+	l := leader(t, pages)
+	crashed := pages[l].(*chromePage)
+	// The crash ends the target: its answer may never come.
+	ctx, cancel := context.WithTimeout(crashed.ctx, 5*time.Second)
+	defer cancel()
+	chromedp.Call(ctx, cdppage.Crash, cdp.Empty{})
+	probe, cancelProbe := context.WithTimeout(crashed.ctx, 3*time.Second)
+	defer cancelProbe()
+	if _, err := chromedp.Run(probe, chromedp.Evaluate[int]("1")); err == nil {
+		t.Fatal("the crashed tab still evaluates scripts: Page.crash did nothing")
+	}
+	pages[l] = nil
+	api.Publish(t, s.URL, "a", "a-1")
+	for i, p := range pages {
+		if p != nil {
+			waitLog(t, p, fmt.Sprintf("tab %d after the crash", i), "s", []string{"a:a-0", "a:a-1"}, 15*time.Second)
+		}
+	}
+	waitHeld(t, s.URL, 1, 10*time.Second)
+}
+
+// watchGroup makes page p listen to its group's BroadcastChannel itself:
+// it counts the relays that come from an older leader than one already
+// heard (late), and keeps the last relayed reply as a template.
+func watchGroup(t *testing.T, p page) {
+	t.Helper()
+	p.eval(t, `navigator.locks.query().then(q => {
+		window.late = 0;
+		window.newest = 0;
+		window.group = (q.held[0] || q.pending[0]).name;
+		new BroadcastChannel(group).onmessage = (e) => {
+			if (e.data.t != "reply" && e.data.t != "err") return;
+			if (e.data.e < newest) late++;
+			newest = Math.max(newest, e.data.e);
+			if (e.data.t == "reply") window.template = e.data;
+		};
+		return true;
+	})`, nil)
+}
+
+// staleRelayIgnored posts to p's group (after watchGroup and at least one
+// relay) a made-up relay: a real one with another message and epoch 1. It
+// must be ignored (p's log stays want); the same with the newest epoch must
+// be delivered, so the first was refused for its epoch, not its shape.
+func staleRelayIgnored(t *testing.T, p page, want []string) {
+	t.Helper()
+	fake := func(epoch, content string) {
+		p.eval(t, `(() => {
+			const m = Object.assign({}, template, {e: `+epoch+`, since: 0, last_id: 9e15,
+				messages: {a: [{content: `+js(content)+`, id: 9e15 - 1, ts: 0}]}});
+			const b = new BroadcastChannel(group);
+			b.postMessage(m);
+			b.close();
+			return true;
+		})()`, nil)
+	}
+	fake("1", "stale")
+	time.Sleep(time.Second)
+	waitLog(t, p, "after a stale relay", "s", want, time.Second)
+	fake("newest", "fresh")
+	waitLog(t, p, "after a current relay", "s", append(want, "a:fresh"), 5*time.Second)
 }
