@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Installs what the tests need: redis-server, chromium, nginx (with nchan for
-# the benchmarks) from Debian, and the client's npm packages from its
+# Installs what the tests need: redis-server and redis-sentinel, chromium
+# and firefox-esr, nginx (with nchan for the benchmarks), qemu-user-static
+# (the linux/arm64 runs) from Debian, and the client's npm packages from its
 # lockfile. Idempotent; skips what is already there. Without root (or
 # apt-get) it says what is missing and goes on: those tests then skip
 # locally, and fail when CI=true.
 set -u
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v redis-sentinel >/dev/null 2>&1 || need+=(redis-sentinel)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v firefox-esr >/dev/null 2>&1 || need+=(firefox-esr)
+command -v qemu-aarch64-static >/dev/null 2>&1 || need+=(qemu-user-static)
 command -v nginx >/dev/null 2>&1 || need+=(nginx)
 [ -e /usr/lib/nginx/modules/ngx_nchan_module.so ] || need+=(libnginx-mod-nchan)
 if [ ${#need[@]} -gt 0 ]; then

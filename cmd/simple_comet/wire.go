@@ -48,6 +48,8 @@ func wire(cfg config.Config, svc *comet.Service, hub *comet.Hub, lot *parking.Lo
 	assets := map[string]httpapi.Asset{
 		"/simple-comet.js":     {ContentType: "application/javascript; charset=utf-8", Body: client.Source, CacheControl: assetCache},
 		"/simple-comet.min.js": {ContentType: "application/javascript; charset=utf-8", Body: client.Minified, CacheControl: assetCache},
+		"/simple-comet.mjs":    {ContentType: "application/javascript; charset=utf-8", Body: client.Module, CacheControl: assetCache, AnyOrigin: true},
+		"/simple-comet.umd.js": {ContentType: "application/javascript; charset=utf-8", Body: client.UMD, CacheControl: assetCache, AnyOrigin: true},
 	}
 	if cfg.EnableDemo {
 		for _, p := range demo.Paths {

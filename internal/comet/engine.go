@@ -4,7 +4,8 @@ import "context"
 
 // ChannelOptions are set when a channel is registered.
 type ChannelOptions struct {
-	// UseSessions: only reads that carry a registered client id see it.
+	// UseSessions makes the channel seen only by reads that carry a
+	// registered client id.
 	UseSessions bool
 	// MaxMessages is how many of its newest messages the channel keeps.
 	MaxMessages int
@@ -17,8 +18,8 @@ type ReadQuery struct {
 	// ClientID is the reader's client id; HasClient says whether one was given.
 	ClientID  string
 	HasClient bool
-	// Since: only messages with a greater id are returned. A value above the
-	// newest id is taken as the newest id.
+	// Since is the id after which messages are returned (only greater
+	// ids). A value above the newest id is taken as the newest id.
 	Since int64
 }
 

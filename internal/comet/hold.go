@@ -20,15 +20,16 @@ import (
 // field of its own value, say), reused for another read once Finish or
 // Cancel has returned, if Reusable says so.
 type Hold struct {
-	poll   Poll
+	// state is one of the hold* states, with the reason of the wake that
+	// won in bits 8 to 15, and holdReusable once Finish or Cancel found
+	// the hold in the expiry. A wake and the owner's Await race for it.
+	// It sits beside the expiry entry: a wake's answer touches both.
+	state  atomic.Uint32
 	expiry ExpiryEntry
+	owner  Waker
+	poll   Poll
 	q      ReadQuery
 	first  ReadResult // the view taken when the hold began
-	owner  Waker
-	// state is one of the hold* states, with the reason of the wake that
-	// won in bits 8 and up. The wake and the owner's Await race for it.
-	state    atomic.Uint32
-	reusable atomic.Bool // Finish or Cancel found it in the expiry
 }
 
 // Outcome is what Begin did.
@@ -45,6 +46,8 @@ const (
 	holdWaiting                 // waiting; a wake tells the owner
 	holdWoken                   // a wake won (its reason in bits 8+)
 	holdDone                    // answered at once, finished or cancelled
+
+	holdReusable = 1 << 16 // with holdDone: no wake of it can still run
 )
 
 // holdWaker is a Hold as the Waker of its poll and its expiry entry (a
@@ -120,8 +123,7 @@ func (s *Service) initHold(h *Hold, q ReadQuery, w Waker) {
 // answered makes h answered at once with res.
 func (s *Service) answered(h *Hold, res ReadResult, reason WakeReason) Outcome {
 	h.first = res
-	h.state.Store(holdDone | uint32(reason)<<8)
-	h.reusable.Store(true)
+	h.state.Store(holdDone | uint32(reason)<<8 | holdReusable)
 	return Answered
 }
 
@@ -167,14 +169,14 @@ func (s *Service) beginSlow(ctx context.Context, h *Hold, q ReadQuery, w Waker) 
 func (s *Service) Finish(ctx context.Context, h *Hold) (ReadResult, WakeReason) {
 	st := h.state.Load()
 	if st&0xff == holdDone {
-		return h.first, WakeReason(st >> 8)
+		return h.first, WakeReason(st >> 8 & 0xff)
 	}
-	s.end(h)
 	reason := WakeTimeout
-	if st = h.state.Swap(holdDone); st&0xff == holdWoken {
-		reason = WakeReason(st >> 8)
+	if st = s.end(h); st&0xff == holdWoken {
+		reason = WakeReason(st >> 8 & 0xff)
 	}
-	h.state.Store(holdDone | uint32(reason)<<8)
+	// What Reason says from now on (end keeps the reusable bit).
+	h.state.Store(h.state.Load() | uint32(reason)<<8)
 	res, err := s.Engine.Read(ctx, h.q)
 	if err != nil {
 		if errors.Is(err, ErrNoValidChannels) || errors.Is(err, ErrUnknownClient) {
@@ -194,17 +196,21 @@ func (s *Service) Cancel(h *Hold) (waiting bool) {
 	if h.state.Load()&0xff == holdDone {
 		return false
 	}
-	s.end(h)
-	st := h.state.Swap(holdDone)
+	st := s.end(h)
 	return st&0xff == holdBeginning || st&0xff == holdWaiting
 }
 
-// end takes h out of the expiry and the Hub: nothing wakes it from now on.
-func (s *Service) end(h *Hold) {
+// end takes h out of the expiry and the Hub, so that nothing wakes it
+// from now on, and makes it done; it returns the state it was in.
+func (s *Service) end(h *Hold) uint32 {
 	// Out of the expiry first: when its time came already, its wake may
 	// still be running, so its storage is not reused.
-	h.reusable.Store(s.expiry.Remove(&h.expiry))
+	done := holdDone
+	if s.expiry.Remove(&h.expiry) {
+		done |= holdReusable
+	}
 	s.Hub.Remove(&h.poll)
+	return h.state.Swap(done)
 }
 
 // Reason is the reason of the wake that woke h (WakeNone when none did
@@ -213,14 +219,14 @@ func (s *Service) end(h *Hold) {
 func (h *Hold) Reason() WakeReason {
 	st := h.state.Load()
 	if st&0xff == holdWoken || st&0xff == holdDone {
-		return WakeReason(st >> 8)
+		return WakeReason(st >> 8 & 0xff)
 	}
 	return WakeNone
 }
 
 // Reusable reports whether, once Finish or Cancel has returned, nothing
 // refers to h any more: no wake of it can still be running.
-func (h *Hold) Reusable() bool { return h.reusable.Load() }
+func (h *Hold) Reusable() bool { return h.state.Load()&holdReusable != 0 }
 
 // Since is the since the hold reads from (after clamping).
 func (h *Hold) Since() int64 { return h.q.Since }

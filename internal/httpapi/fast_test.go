@@ -169,3 +169,34 @@ func BenchmarkNativePublish(b *testing.B) {
 		})
 	}
 }
+
+// What may block (assets, /metrics, the status replies) is handed to
+// net/http, off the event loop that Native may run on; the rest is not.
+func TestServeFastHandsOffWhatMayBlock(t *testing.T) {
+	h := fuzzHandler(t, 4) // with --enable-status
+	for _, tc := range []struct {
+		target string
+		want   h1.Verdict
+	}{
+		{"/status.html", h1.HandOff},
+		{"/metrics", h1.HandOff},
+		{"/status.json", h1.HandOff},
+		{"/stats.jsonp?cb=f", h1.HandOff},
+		{"/health", h1.General},
+		{"/nothing", h1.General},
+		{"/channels.json", h1.General},
+	} {
+		r, _, ok := parse([]byte("GET " + tc.target + " HTTP/1.1\r\nHost: h\r\n\r\n"))
+		if !ok {
+			t.Fatalf("%s: not parsed", tc.target)
+		}
+		if _, v := h.ServeFast(nil, r, nil); v != tc.want {
+			t.Errorf("%s: got verdict %d, want %d", tc.target, v, tc.want)
+		}
+	}
+	// Without --enable-status the status replies are a cheap 404.
+	r, _, _ := parse([]byte("GET /status.json HTTP/1.1\r\nHost: h\r\n\r\n"))
+	if _, v := fuzzHandler(t, 0).ServeFast(nil, r, nil); v != h1.General {
+		t.Errorf("/status.json without --enable-status: got verdict %d, want general", v)
+	}
+}

@@ -21,6 +21,7 @@ type Asset struct {
 	Body         []byte
 	CacheControl string // "" means no-cache
 	Protected    bool   // needs the secret when one is set
+	AnyOrigin    bool   // sends Access-Control-Allow-Origin: * (a module imported from another origin)
 }
 
 // Observer is told what the API did, for metrics. Methods must be cheap and
@@ -327,6 +328,9 @@ func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request, a Asset) {
 	hd := w.Header()
 	hd.Set("Content-Type", a.ContentType)
 	hd.Set("X-Content-Type-Options", "nosniff")
+	if a.AnyOrigin {
+		hd.Set("Access-Control-Allow-Origin", "*")
+	}
 	if a.CacheControl != "" {
 		hd.Set("Cache-Control", a.CacheControl)
 	} else {

@@ -135,17 +135,8 @@ func (h *Handler) deleteChannel(w http.ResponseWriter, r *http.Request, o *reply
 		o.fail(w, e)
 		return
 	}
-	ctx := sharedEngineContext()
-	removed, err := h.svc.Engine.DeleteChannel(ctx, name)
-	if err != nil {
-		h.engineFailed(w, r, o, err)
-		return
-	}
-	code := codeOK
-	if removed {
-		code = codeRemoved
-	}
-	o.send(w, code, finish(o.obj().str("channel_id", name).bool("removed", removed), code))
+	removed, err := h.svc.Engine.DeleteChannel(sharedEngineContext(), name)
+	h.answerRemoved(w, r, o, "channel_id", name, removed, err)
 }
 
 func (h *Handler) registerClient(w http.ResponseWriter, r *http.Request, o *reply, p *params) {
@@ -171,8 +162,13 @@ func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, o *reply,
 		o.fail(w, errInvalidClientID)
 		return
 	}
-	ctx := sharedEngineContext()
-	removed, err := h.svc.Engine.DeleteClient(ctx, id)
+	removed, err := h.svc.Engine.DeleteClient(sharedEngineContext(), id)
+	h.answerRemoved(w, r, o, "client_id", id, removed, err)
+}
+
+// answerRemoved answers a deletion of the channel or client named name
+// (key says which): return code 2 when it existed, 1 when it did not.
+func (h *Handler) answerRemoved(w http.ResponseWriter, r *http.Request, o *reply, key, name string, removed bool, err error) {
 	if err != nil {
 		h.engineFailed(w, r, o, err)
 		return
@@ -181,7 +177,7 @@ func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, o *reply,
 	if removed {
 		code = codeRemoved
 	}
-	o.send(w, code, finish(o.obj().str("client_id", id).bool("removed", removed), code))
+	o.send(w, code, finish(o.obj().str(key, name).bool("removed", removed), code))
 }
 
 // statusListLimit caps the channel and client lists of /status.json.

@@ -14,8 +14,8 @@ import (
 // flags (readable, hung up) and pokes it, and the Spot's state says what
 // the flags mean now: a hang-up of a held poll ends it, input on an idle
 // connection is its next request, anything else waits until the state
-// changes (Answer and Park poke again). No descriptor is re-armed per
-// request.
+// changes (every move into held or idle pokes again). No descriptor is
+// re-armed per request.
 
 // evWatch is what a connection is registered for, edge-triggered.
 const evWatch = uint32(unix.EPOLLIN|unix.EPOLLRDHUP) | unix.EPOLLET
@@ -139,7 +139,7 @@ func (lp *evloop) run() {
 	for {
 		// All queued tasks run before the next look at the events (a
 		// cap of 64 between two looks made the release of 10,000 polls
-		// and the fan-out's p99 slower: set H in docs/PERFORMANCE.md).
+		// and the fan-out's p99 slower, as measured in 645bf94).
 		lp.tasksMu.Lock()
 		tasks, lp.tasks = lp.tasks, tasks[:0]
 		stopped := lp.stopped

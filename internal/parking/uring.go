@@ -13,8 +13,8 @@ import (
 // The little of io_uring the loops use: a ring per loop, through which a
 // loop makes the sends of one round of answers, and the reads of one
 // round of requests, in one system call instead of a write(2) or read(2)
-// each (a third less CPU per fan-out delivery here: docs/PERFORMANCE.md,
-// "Set M"). Every operation carries MSG_DONTWAIT, so it completes, or
+// each (a third less CPU per fan-out delivery here, as measured in
+// 2ea4081). Every operation carries MSG_DONTWAIT, so it completes, or
 // fails with EAGAIN, inside the call that submits it: the loop never
 // waits for one in the kernel.
 //

@@ -1,3 +1,5 @@
+//go:build unix
+
 package redisengine
 
 // What --redis-wait-replicas=1 costs per publish (docs/REDIS.md): the same

@@ -3,8 +3,6 @@ package browser
 import (
 	"bytes"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/device"
+
 	"github.com/simple-comet/simple-comet/client"
 	"github.com/simple-comet/simple-comet/internal/testutil/api"
 	"github.com/simple-comet/simple-comet/internal/testutil/browser"
@@ -25,15 +24,7 @@ const wait = 20 * time.Second
 // committed minified client, byte for byte.
 func TestServedClientIsTheMinifiedFile(t *testing.T) {
 	s := startComet(t)
-	resp, err := http.Get(s.URL + "/simple-comet.min.js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	got, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := api.Get(t, s.URL, "/simple-comet.min.js").Body
 	if !bytes.Equal(got, client.Minified) {
 		t.Fatalf("served /simple-comet.min.js: got %d bytes, want the %d of client/simple-comet.min.js", len(got), len(client.Minified))
 	}

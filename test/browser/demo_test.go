@@ -6,9 +6,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
 	"github.com/simple-comet/simple-comet/internal/testutil/browser"
 )
 
@@ -16,9 +19,15 @@ import (
 // docs/demo.png. The normal test run leaves docs/ alone.
 var screenshots = flag.Bool("screenshots", false, "write docs/demo.png from TestDemo")
 
-// TestDemo: with --enable-demo, two visitors of /demo/ chat through the
-// server; what one sends shows up for the other, and both see who joined.
-func TestDemo(t *testing.T) {
+// TestDemo: with --enable-demo, two visitors of /demo/ (the modern client,
+// the two tabs sharing one poll) chat through the server; what one sends
+// shows up for the other, and both see who joined.
+func TestDemo(t *testing.T) { demoChat(t, "/demo/") }
+
+// TestDemoLegacy: the same chat on the legacy client's page.
+func TestDemoLegacy(t *testing.T) { demoChat(t, "/demo/legacy.html") }
+
+func demoChat(t *testing.T, path string) {
 	s := startComet(t, "--enable-demo")
 	alice := browser.Start(t)
 	bob := browser.Tab(t, alice)
@@ -26,11 +35,13 @@ func TestDemo(t *testing.T) {
 		t.Helper()
 		if err := chromedp.Do(tab,
 			chromedp.EmulateViewport(960, 560),
-			chromedp.Navigate(s.URL+"/demo/#"+name),
+			chromedp.Navigate(s.URL+path+"#"+name),
 		); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, tab, `document.getElementById("status").textContent.indexOf("connected") == 0`, "true", wait)
+		// The legacy client is the one with a timeout property.
+		waitFor(t, tab, `typeof SimpleComet.timeout == "number"`, jsonOf(strings.HasSuffix(path, "legacy.html")), wait)
 	}
 	say := func(tab context.Context, text string) {
 		t.Helper()
@@ -60,7 +71,7 @@ func TestDemo(t *testing.T) {
 	waitFor(t, alice, chat, want, wait)
 	waitFor(t, alice, `document.getElementById("events").textContent.indexOf("bob joined") >= 0`, "true", wait)
 
-	if *screenshots {
+	if *screenshots && path == "/demo/" {
 		png, err := chromedp.Run(alice, chromedp.CaptureScreenshot())
 		if err != nil {
 			t.Fatal(err)
@@ -79,12 +90,7 @@ func TestDemo(t *testing.T) {
 // TestDemoOffByDefault: without --enable-demo there is no demo page.
 func TestDemoOffByDefault(t *testing.T) {
 	s := startComet(t)
-	resp, err := http.Get(s.URL + "/demo/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("GET /demo/ without --enable-demo: got %d, want 404", resp.StatusCode)
+	if st := api.Get(t, s.URL, "/demo/").Status; st != http.StatusNotFound {
+		t.Fatalf("GET /demo/ without --enable-demo: got %d, want 404", st)
 	}
 }

@@ -7,4 +7,5 @@ import (
 	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
-func TestMain(m *testing.M) { os.Exit(server.MainNoLeaks(m)) }
+// TestMain closes the Firefox the Firefox tests share before the leak check.
+func TestMain(m *testing.M) { os.Exit(server.MainNoLeaks(m, closeFirefox)) }

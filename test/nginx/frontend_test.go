@@ -3,6 +3,7 @@
 package nginx
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -17,13 +18,16 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
 )
 
 // frontEnd is one nginx process running deploy/nginx.conf.
 type frontEnd struct {
-	URL string
-	Dir string // its prefix: config, logs, pid and temp files
-	cmd *exec.Cmd
+	URL    string
+	TLSURL string // https://127.0.0.1:PORT, HTTP/2 with the certificate in Dir
+	Dir    string // its prefix: config, logs, pid and temp files
+	cmd    *exec.Cmd
 }
 
 // nginxBinary finds nginx, or skips (fails with CI=true).
@@ -60,7 +64,7 @@ var markerRE = regexp.MustCompile(`\s*#\s*(@[a-z_]+)\s*$`)
 
 // render rewrites the lines of deploy/nginx.conf marked "# @..." for a run
 // in dir on port in front of nodes; every other line is used as written.
-func render(t testing.TB, conf, dir string, port int, nodes []string) string {
+func render(t testing.TB, conf, dir string, port, tlsPort int, nodes []string) string {
 	t.Helper()
 	var out []string
 	seen := map[string]int{}
@@ -93,11 +97,17 @@ func render(t testing.TB, conf, dir string, port int, nodes []string) string {
 			}
 		case "@listen":
 			out = append(out, fmt.Sprintf("%slisten 127.0.0.1:%d;", indent, port))
+		case "@listen_tls":
+			out = append(out, fmt.Sprintf("%slisten 127.0.0.1:%d ssl http2;", indent, tlsPort))
+		case "@cert":
+			out = append(out, indent+"ssl_certificate "+filepath.Join(dir, "cert.pem")+";")
+		case "@key":
+			out = append(out, indent+"ssl_certificate_key "+filepath.Join(dir, "key.pem")+";")
 		default:
 			t.Fatalf("deploy/nginx.conf: got unknown marker %s, want one this test knows", marker)
 		}
 	}
-	for _, m := range []string{"@user", "@pid", "@error_log", "@access_log", "@node", "@listen"} {
+	for _, m := range []string{"@user", "@pid", "@error_log", "@access_log", "@node", "@listen", "@listen_tls", "@cert", "@key"} {
 		if seen[m] != 1 {
 			t.Fatalf("deploy/nginx.conf: got %d lines marked %s, want 1", seen[m], m)
 		}
@@ -122,11 +132,16 @@ func startNginx(t testing.TB, nodes ...string) *frontEnd {
 			t.Fatal(err)
 		}
 		port := 10000 + rand.IntN(22767)
+		tlsPort := 10000 + rand.IntN(22767)
+		if tlsPort == port {
+			continue
+		}
+		writeCert(t, dir)
 		path := filepath.Join(dir, "nginx.conf")
-		if err := os.WriteFile(path, []byte(render(t, conf, dir, port, nodes)), 0o644); err != nil {
+		if err := os.WriteFile(path, []byte(render(t, conf, dir, port, tlsPort, nodes)), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		f, err := tryStart(t, bin, dir, path, port)
+		f, err := tryStart(t, bin, dir, path, port, tlsPort)
 		if err == nil {
 			return f
 		}
@@ -141,7 +156,7 @@ func startNginx(t testing.TB, nodes ...string) *frontEnd {
 
 var errPortTaken = errors.New("port taken")
 
-func tryStart(t testing.TB, bin, dir, conf string, port int) (*frontEnd, error) {
+func tryStart(t testing.TB, bin, dir, conf string, port, tlsPort int) (*frontEnd, error) {
 	t.Helper()
 	cmd := exec.Command(bin, "-p", dir, "-c", conf, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;")
 	var stderr strings.Builder
@@ -152,7 +167,7 @@ func tryStart(t testing.TB, bin, dir, conf string, port int) (*frontEnd, error) 
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	f := &frontEnd{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Dir: dir, cmd: cmd}
+	f := &frontEnd{URL: fmt.Sprintf("http://127.0.0.1:%d", port), TLSURL: fmt.Sprintf("https://127.0.0.1:%d", tlsPort), Dir: dir, cmd: cmd}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		select {
@@ -192,12 +207,11 @@ func tryStart(t testing.TB, bin, dir, conf string, port int) (*frontEnd, error) 
 	})
 	// A port that answers may still be someone else's: ask for /health and
 	// check that it is our nginx (Server: nginx) in front of our node.
-	resp, err := http.Get(f.URL + "/health")
+	r, err := api.Try(context.Background(), nil, f.URL, http.MethodGet, "/health", "", nil)
 	if err != nil {
 		return nil, err
 	}
-	resp.Body.Close()
-	if !strings.HasPrefix(resp.Header.Get("Server"), "nginx") {
+	if !strings.HasPrefix(r.Header.Get("Server"), "nginx") {
 		return nil, errPortTaken
 	}
 	return f, nil

@@ -1,7 +1,9 @@
-// Package demo holds the demo page: a live chat on two channels, read with
-// the JavaScript client in one subscription. cmd/simple_comet serves it
-// under /demo/ only with --enable-demo. The page is static; it registers
-// its channels and publishes through the server's own API.
+// Package demo holds the demo page: a live chat on two channels, read in
+// one subscription. cmd/simple_comet serves it under /demo/ only with
+// --enable-demo; at /demo/ it runs on the modern client (every tab sharing
+// one poll), at /demo/legacy.html on the 1 KB legacy client (the page picks
+// by its path). The page is static; it registers its channels and publishes
+// through the server's own API.
 package demo
 
 import _ "embed"
@@ -11,5 +13,5 @@ import _ "embed"
 //go:embed index.html
 var Page []byte
 
-// Paths the page is served at.
-var Paths = []string{"/demo/", "/demo/index.html"}
+// Paths the page is served at (the last one on the legacy client).
+var Paths = []string{"/demo/", "/demo/index.html", "/demo/legacy.html"}

@@ -1,8 +1,8 @@
 // Package status embeds the live status page: status.html and status.js,
 // served by the server at /status.html and /status.js with
 // --enable-status. The page long-polls the reserved channel $status (see
-// internal/livestatus) through the project's own JS client, served at
-// /simple-comet.min.js; it loads nothing from anywhere else.
+// internal/livestatus) through the project's own modern JS client, served
+// at /simple-comet.umd.js; it loads nothing from anywhere else.
 package status
 
 import _ "embed"

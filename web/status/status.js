@@ -12,7 +12,7 @@
   var lastUpdate = 0;
 
   var m = /[?&]secret=([^&#]*)/.exec(location.search);
-  var url = "channels/%24status.jsonp" + (m ? "?secret=" + m[1] : "");
+  var url = "channels/%24status.json" + (m ? "?secret=" + m[1] : "");
 
   function $(id) { return document.getElementById(id); }
   function fmt(n) {

@@ -77,9 +77,14 @@ func Main(m *testing.M) int {
 }
 
 // MainNoLeaks is Main followed by a goroutine leak check (goleak): a
-// package whose tests pass but leave goroutines behind fails.
-func MainNoLeaks(m *testing.M) int {
+// package whose tests pass but leave goroutines behind fails. The after
+// functions run before the check: they close what the package's tests
+// shared (a browser started once for them).
+func MainNoLeaks(m *testing.M, after ...func()) int {
 	code := Main(m)
+	for _, f := range after {
+		f()
+	}
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
 			os.Stderr.WriteString("goleak: " + err.Error() + "\n")

@@ -4,18 +4,13 @@ import (
 	"net/http"
 	"os"
 	"testing"
+
+	"github.com/simple-comet/simple-comet/internal/testutil/api"
 )
 
 func TestStartAndStop(t *testing.T) {
 	s := Start(t)
-	resp, err := http.Get(s.URL + "/health")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("got status %d, want 200", resp.StatusCode)
-	}
+	api.Get(t, s.URL, "/health").WantStatus(t, http.StatusOK)
 	if err := s.Stop(); err != nil {
 		t.Fatalf("got exit %v, want status 0\n%s", err, s.Log())
 	}
