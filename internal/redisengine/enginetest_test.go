@@ -13,7 +13,13 @@ import (
 // TestEngineSuite runs the shared engine suite on a real redis-server: one
 // per subtest, so that every subtest starts empty and a second open in the
 // same subtest (a restart) finds what the first stored.
-func TestEngineSuite(t *testing.T) {
+func TestEngineSuite(t *testing.T) { runSuite(t, 0) }
+
+// TestEngineSuiteWaitingForAReplica runs the suite with WaitReplicas 1 on a
+// primary with one replica: waiting for the replica changes no rule.
+func TestEngineSuiteWaitingForAReplica(t *testing.T) { runSuite(t, 1) }
+
+func runSuite(t *testing.T, waitReplicas int) {
 	var mu sync.Mutex
 	servers := map[*testing.T]*redis.Server{}
 	enginetest.Run(t, func(t *testing.T, n comet.Notifier, o enginetest.Options) comet.Engine {
@@ -22,7 +28,11 @@ func TestEngineSuite(t *testing.T) {
 		srv := servers[t]
 		mu.Unlock()
 		if srv == nil {
-			srv = redis.Start(t)
+			if waitReplicas > 0 {
+				srv, _ = replicated(t)
+			} else {
+				srv = redis.Start(t)
+			}
 			mu.Lock()
 			servers[t] = srv
 			mu.Unlock()
@@ -41,6 +51,7 @@ func TestEngineSuite(t *testing.T) {
 			DefaultMaxMessages: o.DefaultMaxMessages,
 			MaxChannels:        o.MaxChannels,
 			MaxClients:         o.MaxClients,
+			WaitReplicas:       waitReplicas,
 			OpTimeout:          2 * time.Second,
 		}, n)
 		if err != nil {

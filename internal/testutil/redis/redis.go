@@ -70,10 +70,32 @@ func Start(t testing.TB) *Server {
 }
 
 // StartReplica runs a fresh redis-server that replicates primary, and
-// waits until it answers (not until it is in sync).
+// waits until it answers (not until it is in sync). The primary is told to
+// start the first sync at once (repl-diskless-sync-delay 0, not 5 s).
 func StartReplica(t testing.TB, primary *Server) *Server {
 	t.Helper()
+	if got := command(primary.Addr, "CONFIG SET repl-diskless-sync-delay 0"); !strings.HasPrefix(got, "+OK") {
+		t.Fatalf("testredis: CONFIG SET on the primary: got %q, want +OK", got)
+	}
 	return startWith(t, []string{"--replicaof", "127.0.0.1", strconv.Itoa(primary.Port)})
+}
+
+// command sends one inline command and returns the first reply line.
+func command(addr, cmd string) string {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err.Error()
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte(cmd + "\r\n")); err != nil {
+		return err.Error()
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err.Error()
+	}
+	return strings.TrimSpace(line)
 }
 
 // startWith is Start with more redis-server arguments.
