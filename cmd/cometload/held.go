@@ -21,7 +21,7 @@ type HeldOptions struct {
 	PerProcess int
 	// HangUp: each client closes its connection as soon as it has its
 	// answer, so the release also times the teardown of the connections
-	// already answered (the tool's way before set L).
+	// already answered (the tool's way before 4338298).
 	HangUp bool
 	Self   string        // this executable, run as "Self child-held ..."
 	Wait   time.Duration // how long a child waits for its releases

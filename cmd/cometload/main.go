@@ -56,7 +56,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		n          = fs.Int("n", 10000, "held: polls")
 		distinct   = fs.Bool("distinct", false, "held: one channel per poll")
 		perProcess = fs.Int("per-process", 9000, "held: connections per client process")
-		hangUp     = fs.Bool("hang-up", false, "held: clients hang up as soon as they have their answer, during the release (before set L)")
+		hangUp     = fs.Bool("hang-up", false, "held: clients hang up as soon as they have their answer, during the release (the tool's way before 4338298)")
 
 		subs      = fs.Int("subscribers", 1000, "fanout/churn/soak: subscribers")
 		messages  = fs.Int("messages", 100, "fanout/churn: messages")
