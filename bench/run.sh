@@ -111,7 +111,7 @@ start_server() { # ours | nchan-1w | nchan-2w
 			start_redis
 			tmpl=bench/nchan-redis.conf.tmpl
 		fi
-		sed -e "s#@PREFIX@#$p#g; s#@PORT@#$PORT#g; s#@WORKERS@#$w#g; s#@REDIS@#127.0.0.1:$REDIS_PORT#g" "$tmpl" >"$p/nginx.conf"
+		sed -e "s#@PREFIX@#$p#g; s#@PORT@#$PORT#g; s#@WORKERS@#$w#g; s#@REDIS@#127.0.0.1:${REDIS_PORT:-0}#g" "$tmpl" >"$p/nginx.conf"
 		nginx -p "$p" -c "$p/nginx.conf" 2>>"$OUT/nginx.log" &
 		SERVER_PID=$!
 		;;
