@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T, n comet.Notifier, o Options) come
 	t.Run("Status", s.status)
 	t.Run("Capacity", s.capacity)
 	t.Run("Concurrent", s.concurrent)
+	t.Run("Stream", s.stream)
 }
 
 type suite struct {

@@ -4,20 +4,31 @@
 //
 // Every operation is one Lua script (lua/*.lua), so it is atomic in Redis
 // and uses Redis's clock (TIME) for ids and expiry: nodes with skewed
-// clocks still issue one strictly increasing id sequence. A publish stores
-// the message and then, in the same script, rings a doorbell: a PUBLISH on
-// one pub/sub channel under the prefix carrying only the channel's name.
-// Each node subscribes to it and wakes its own held polls, which re-read.
+// clocks still issue one strictly increasing id sequence. Every change
+// that alters what a read sees (a message stored, a channel deleted or
+// expired, a client deleted) is numbered and published, in the same
+// script, on one pub/sub channel under the prefix: the doorbell stream,
+// carrying the whole change (stream.go).
+//
+// Each node applies the stream to a local copy (internal/localcopy) of the
+// channels and clients it reads and wakes its own held polls, which re-read
+// from the copy: a re-poll or a wake-up costs no Redis round trip. What the
+// copy cannot answer exactly is read from Redis, and what is read is
+// offered to the copy. Reads answered locally are touched in Redis in
+// batches (at most touchEvery late), so that expiry stays cluster-wide.
 //
 // Faults: every command has a bounded timeout and is never retried (a
 // retried publish could be stored twice); a failure is comet.ErrUnavailable.
-// When the doorbell subscription drops, every held poll is woken
-// (WakeEngineDown); when it is back, every poll is woken again
-// (WakeResync) so that a doorbell missed meanwhile costs nothing.
+// When the doorbell subscription drops, the copy is forgotten and every
+// held poll is woken (WakeEngineDown); when it is back, the copy starts
+// again from Redis and every poll is woken again (WakeResync), so that a
+// doorbell missed meanwhile costs nothing. A doorbell out of sequence (a
+// lost change, a failover that lost writes) does the same.
 //
-// Concurrency: the Engine is safe for concurrent use. It owns two
-// goroutines, the doorbell listener and the expiry sweeper, both stopped
-// and waited for by Close.
+// Concurrency: the Engine is safe for concurrent use. It owns three
+// goroutines, the doorbell listener (the only one that applies the stream
+// to the copy), the toucher and the expiry sweeper, all stopped and waited
+// for by Close.
 package redisengine
 
 import (
@@ -32,6 +43,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/simple-comet/simple-comet/internal/comet"
+	"github.com/simple-comet/simple-comet/internal/localcopy"
 )
 
 // Options configure the engine. Zero timeouts never expire.
@@ -70,6 +82,11 @@ type Engine struct {
 
 	reads readGroup // identical reads in flight share a round trip
 
+	// copy answers the reads it can without Redis; the listener applies
+	// the doorbell stream to it (stream.go).
+	copy   *localcopy.Copy
+	faults faults
+
 	subMu sync.Mutex
 	sub   *goredis.PubSub // the listener's current subscription
 
@@ -104,14 +121,19 @@ func New(opts Options, n comet.Notifier) (*Engine, error) {
 		rdb:      rdb,
 		scripts:  make(map[*script]*goredis.Script),
 		bell:     opts.Prefix + "bell",
-		ctx:      ctx,
-		cancel:   cancel,
+		copy: localcopy.New(localcopy.Options{
+			ChannelTimeout: opts.ChannelTimeout,
+			SessionTimeout: opts.SessionTimeout,
+		}),
+		ctx:    ctx,
+		cancel: cancel,
 	}
 	for _, s := range allScripts {
 		e.scripts[s] = goredis.NewScript(s.src)
 	}
-	e.done.Add(1)
+	e.done.Add(2)
 	go e.listen()
+	go e.toucher()
 	if every := sweepInterval(opts); every > 0 {
 		e.done.Add(1)
 		go e.sweeper(every)

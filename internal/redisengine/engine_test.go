@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/simple-comet/simple-comet/internal/comet"
+	"github.com/simple-comet/simple-comet/internal/enginetest"
 	"github.com/simple-comet/simple-comet/internal/testutil/redis"
 )
 
@@ -388,5 +389,46 @@ func TestRedisRestartKeepsIdsAndWakesPolls(t *testing.T) {
 func TestBadURL(t *testing.T) {
 	if _, err := New(Options{URL: "http://x"}, newRecorder()); err == nil {
 		t.Fatal("got no error for an http:// URL, want one")
+	}
+}
+
+// TestRepollsAreAnsweredLocally: once a node has read a channel, its
+// re-polls and wake-ups are answered from the local copy, without Redis,
+// and still see every message.
+func TestRepollsAreAnsweredLocally(t *testing.T) {
+	srv := redis.Start(t)
+	rec := enginetest.NewRecorder()
+	e, err := New(Options{URL: srv.URL, Prefix: "local:"}, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	rec.WaitCount(t, "", comet.WakeResync, 1, 10*time.Second)
+	ctx := context.Background()
+	if err := e.RegisterChannel(ctx, "c", comet.ChannelOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Read(ctx, comet.ReadQuery{Channels: []string{"c"}}); err != nil {
+		t.Fatal(err)
+	}
+	hits0, _ := e.copy.Stats()
+	var since int64
+	for i := range 20 {
+		m, err := e.Publish(ctx, "c", "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.WaitCount(t, "c", comet.WakeMessage, i+1, 5*time.Second)
+		res, err := e.Read(ctx, comet.ReadQuery{Channels: []string{"c"}, Since: since})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Channels) != 1 || len(res.Channels[0].Messages) != 1 || res.Channels[0].Messages[0].ID != m.ID {
+			t.Fatalf("read after publish %d: got %+v, want exactly message %d", i, res.Channels, m.ID)
+		}
+		since = res.LastID
+	}
+	if hits, _ := e.copy.Stats(); hits-hits0 < 20 {
+		t.Fatalf("reads answered from the local copy: got %d, want all 20", hits-hits0)
 	}
 }

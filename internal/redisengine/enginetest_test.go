@@ -64,6 +64,13 @@ func runSuite(t *testing.T, waitReplicas int) {
 		if rec != nil {
 			rec.WaitCount(t, "", comet.WakeResync, resyncs+1, 10*time.Second)
 		}
-		return e
+		return faulty{e}
 	})
 }
+
+// faulty is the engine with the stream faults the suite drills.
+type faulty struct{ *Engine }
+
+func (f faulty) SkipStream(n int)             { f.faults.skipping.Add(int64(n)) }
+func (f faulty) ReconnectStream()             { f.reconnect() }
+func (f faulty) PauseStream() (resume func()) { return f.faults.pause() }

@@ -16,23 +16,30 @@ import (
 // connection is dead even if TCP has not said so.
 const pingEvery = 2 * time.Second
 
-// listen owns the doorbell subscription for the engine's lifetime. While it
-// is up, each doorbell wakes the polls held here on that channel. When it
-// drops, every held poll is woken (their re-read fails or finds what there
-// is); when it is subscribed again, every held poll is woken once more to
-// re-read, because doorbells rung in between were not heard.
+// listen owns the doorbell subscription for the engine's lifetime and
+// applies the stream to the local copy (stream.go). While it is up, each
+// doorbell wakes the polls held here on that channel. When it drops, the
+// copy is forgotten and every held poll is woken (their re-read fails or
+// finds what there is); when it is subscribed again, the copy starts again
+// from Redis and every held poll is woken once more to re-read, because
+// doorbells rung in between were not heard.
 func (e *Engine) listen() {
 	defer e.done.Done()
 	var ps *goredis.PubSub
 	defer func() { e.setSub(nil) }()
 	up, pinged := false, false
 	backoff := 50 * time.Millisecond
+	var lastBase time.Time
 	for {
 		if ps == nil {
 			ps = e.rdb.Subscribe(e.ctx, e.bell)
 			if !e.setSub(ps) {
 				return
 			}
+		}
+		if up && !e.copy.Based() && time.Since(lastBase) > backoff {
+			lastBase = time.Now()
+			e.rebase() // a base that failed earlier
 		}
 		msg, err := ps.ReceiveTimeout(e.ctx, pingEvery)
 		if e.ctx.Err() != nil {
@@ -47,6 +54,7 @@ func (e *Engine) listen() {
 			}
 			if up {
 				up = false
+				e.copy.Invalidate()
 				e.log.Warn("redis doorbell subscription lost; held polls answered", "err", err)
 				e.notifier.NotifyAll(comet.WakeEngineDown)
 			}
@@ -61,30 +69,22 @@ func (e *Engine) listen() {
 			continue
 		}
 		pinged = false
+		e.faults.wait()
 		switch m := msg.(type) {
 		case *goredis.Subscription:
 			if m.Kind == "subscribe" && !up {
 				up, backoff = true, 50*time.Millisecond
 				e.log.Info("redis doorbell subscribed; held polls re-read")
-				e.notifier.NotifyAll(comet.WakeResync)
+				lastBase = time.Now()
+				if !e.rebase() {
+					e.notifier.NotifyAll(comet.WakeResync)
+				}
 			}
 		case *goredis.Message:
-			e.ring(m.Payload)
+			if !e.faults.skip() {
+				e.ring(m.Payload)
+			}
 		}
-	}
-}
-
-// ring handles one doorbell: "m" + channel (a message) or "d" + channel
-// (deleted or expired).
-func (e *Engine) ring(payload string) {
-	if len(payload) < 2 {
-		return
-	}
-	switch payload[0] {
-	case 'm':
-		e.notifier.Notify(payload[1:], comet.WakeMessage)
-	case 'd':
-		e.notifier.Notify(payload[1:], comet.WakeDeleted)
 	}
 }
 

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/simple-comet/simple-comet/internal/comet"
+	"github.com/simple-comet/simple-comet/internal/localcopy"
 )
 
 // Status codes the scripts answer besides their results.
@@ -51,14 +53,31 @@ func registered(s *script, v any, err error, exists error) error {
 	return unexpected(s, v)
 }
 
-// DeleteChannel implements comet.Engine. The script rings the delete
-// doorbell, so polls held on it wake on every node.
+// DeleteChannel implements comet.Engine. The script rings "channel gone",
+// so polls held on it wake on every node and every local copy drops it.
 func (e *Engine) DeleteChannel(ctx context.Context, name string) (bool, error) {
-	v, err := e.runWrite(ctx, scriptDeleteChannel, ms(e.opts.ChannelTimeout), name)
+	return e.deleted(ctx, scriptDeleteChannel, ms(e.opts.ChannelTimeout), name)
+}
+
+// deleted runs a deletion script, whose answer is {removed (1/0), seq}: a
+// read on this node answers from the local copy only once it has applied
+// seq (read-your-writes).
+func (e *Engine) deleted(ctx context.Context, s *script, args ...any) (bool, error) {
+	v, err := e.runWrite(ctx, s, args...)
 	if err != nil {
 		return false, err
 	}
-	return v == int64(1), nil
+	arr, ok := v.([]any)
+	if !ok || len(arr) != 2 {
+		return false, unexpected(s, v)
+	}
+	removed, ok1 := arr[0].(int64)
+	seq, ok2 := arr[1].(int64)
+	if !ok1 || !ok2 {
+		return false, unexpected(s, v)
+	}
+	e.copy.Acked(seq)
+	return removed == 1, nil
 }
 
 // Publish implements comet.Engine.
@@ -72,15 +91,17 @@ func (e *Engine) Publish(ctx context.Context, channel, content string) (comet.Me
 		return comet.Message{}, comet.ErrNoChannel
 	}
 	arr, ok := v.([]any)
-	if !ok || len(arr) != 2 {
+	if !ok || len(arr) != 3 {
 		return comet.Message{}, unexpected(scriptPublish, v)
 	}
 	id, ok1 := arr[0].(int64)
 	ts, ok2 := arr[1].(int64)
-	if !ok1 || !ok2 {
+	seq, ok3 := arr[2].(int64)
+	if !ok1 || !ok2 || !ok3 {
 		return comet.Message{}, unexpected(scriptPublish, v)
 	}
 	e.observe(id)
+	e.copy.Acked(seq)
 	// Local polls are woken by the doorbell like everyone else's: it was
 	// rung after the store, in the same script.
 	return comet.Message{ID: id, TS: ts, Content: content}, nil
@@ -94,27 +115,35 @@ func (e *Engine) RegisterClient(ctx context.Context, id string) error {
 
 // DeleteClient implements comet.Engine.
 func (e *Engine) DeleteClient(ctx context.Context, id string) (bool, error) {
-	v, err := e.runWrite(ctx, scriptDeleteClient, ms(e.opts.SessionTimeout), id)
-	if err != nil {
-		return false, err
-	}
-	return v == int64(1), nil
+	return e.deleted(ctx, scriptDeleteClient, ms(e.opts.SessionTimeout), id)
 }
 
-// Read implements comet.Engine. Identical reads in flight at the same time
-// share one round trip (coalesce.go).
+// Read implements comet.Engine. A read the local copy can answer exactly
+// costs no round trip (copy.go); the others are read from Redis, identical
+// ones in flight at the same time sharing one round trip (coalesce.go).
 func (e *Engine) Read(ctx context.Context, q comet.ReadQuery) (comet.ReadResult, error) {
+	if res, hit, err := e.copy.Read(q); hit {
+		if err == nil {
+			e.observe(res.LastID)
+		}
+		return res, err
+	}
 	return e.reads.read(ctx, q, e.readRedis)
 }
 
-// readRedis is one read script.
+// readRedis is one read script. While the local copy follows the stream,
+// the read takes every retained message and the channels' options too,
+// and offers them to the copy, so that the next read of these channels is
+// answered locally.
 func (e *Engine) readRedis(ctx context.Context, q comet.ReadQuery) (comet.ReadResult, error) {
-	args := make([]any, 0, 6+len(q.Channels))
+	full := e.copy.Based()
+	args := make([]any, 0, 7+len(q.Channels))
 	args = append(args, ms(e.opts.ChannelTimeout), ms(e.opts.SessionTimeout), flag(q.HasClient), q.ClientID,
-		strconv.FormatInt(max(q.Since, 0), 10), strconv.FormatInt(e.watermark.Load(), 10))
+		strconv.FormatInt(max(q.Since, 0), 10), strconv.FormatInt(e.watermark.Load(), 10), flag(full))
 	for _, c := range q.Channels {
 		args = append(args, c)
 	}
+	taken := time.Now()
 	v, err := e.run(ctx, scriptRead, args...)
 	if err != nil {
 		return comet.ReadResult{}, err
@@ -129,12 +158,16 @@ func (e *Engine) readRedis(ctx context.Context, q comet.ReadQuery) (comet.ReadRe
 	case int64(stConflict):
 		return comet.ReadResult{}, comet.ErrNoValidChannels
 	}
-	res, err := decodeRead(arr)
+	r, err := decodeRead(arr, full)
 	if err != nil {
 		return comet.ReadResult{}, fmt.Errorf("%w: %v", comet.ErrUnavailable, err)
 	}
-	e.observe(res.LastID)
-	return res, nil
+	e.observe(r.res.LastID)
+	if full {
+		e.copy.Install(localcopy.Snapshot{Seq: r.seq, LastID: r.res.LastID, Channels: r.states,
+			ClientID: q.ClientID, HasClient: q.HasClient, Taken: taken})
+	}
+	return r.res, nil
 }
 
 // Touch implements comet.Engine.
@@ -142,6 +175,16 @@ func (e *Engine) Touch(ctx context.Context, channels, clients []string) error {
 	if len(channels) == 0 && len(clients) == 0 {
 		return nil
 	}
+	at := time.Now()
+	if err := e.touch(ctx, channels, clients); err != nil {
+		return err
+	}
+	e.copy.Confirm(channels, clients, at)
+	return nil
+}
+
+// touch is one touch script.
+func (e *Engine) touch(ctx context.Context, channels, clients []string) error {
 	args := make([]any, 0, 3+len(channels)+len(clients))
 	args = append(args, ms(e.opts.ChannelTimeout), ms(e.opts.SessionTimeout), len(channels))
 	for _, c := range channels {

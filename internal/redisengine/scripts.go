@@ -41,9 +41,10 @@ var (
 	scriptDeleteClient    = loadScript("delete_client")
 	scriptStatus          = loadScript("status")
 	scriptSweep           = loadScript("sweep")
+	scriptBase            = loadScript("base")
 )
 
 var allScripts = []*script{
 	scriptPublish, scriptRead, scriptTouch, scriptRegisterChannel, scriptDeleteChannel,
-	scriptRegisterClient, scriptDeleteClient, scriptStatus, scriptSweep,
+	scriptRegisterClient, scriptDeleteClient, scriptStatus, scriptSweep, scriptBase,
 }

@@ -30,9 +30,22 @@ local function lastid(idnow)
   redis.call('SET', P .. 'id', f(idnow))
   return idnow
 end
--- drop removes a channel with its messages and rings the delete doorbell.
+-- ring numbers a change (the stream's sequence number, in the same atomic
+-- step as the change) and publishes it on the doorbell: KIND SEQ ':' BODY.
+-- Every node applies the stream to its local copy in this order and can
+-- tell a gap. Returns the sequence number.
+local function ring(kind, body)
+  local q = redis.call('INCR', P .. 'seq')
+  redis.call('PUBLISH', P .. 'bell', kind .. f(q) .. ':' .. body)
+  return q
+end
+-- seq: the stream's current sequence number.
+local function seq()
+  return tonumber(redis.call('GET', P .. 'seq') or '0')
+end
+-- drop removes a channel with its messages and rings "channel gone".
 local function drop(name)
   redis.call('ZREM', reg(name), name)
   redis.call('DEL', P .. 'c:' .. name, P .. 'm:' .. name)
-  redis.call('PUBLISH', P .. 'bell', 'd' .. name)
+  ring('d', name)
 end

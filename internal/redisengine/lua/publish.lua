@@ -1,10 +1,12 @@
 -- ARGV: prefix, channel timeout ms, channel, content, floor (the newest id
--- the calling node has seen). Returns {id, ts} or -2 (no such channel).
+-- the calling node has seen). Returns {id, ts, seq} or -2 (no such
+-- channel); seq is the change's number in the doorbell stream.
 -- The id is above the floor too, so that after a failover to a replica
 -- that had not seen the newest ids no id a node has seen is issued again.
--- The doorbell is rung last, in the same atomic step: a node that wakes on
--- it reads the stored message, and a publish that is stored always rings
--- (no gap between two commands).
+-- The doorbell is rung last, in the same atomic step, and carries the whole
+-- message, "m" SEQ ":" ID ":" TS ":" LEN(NAME) ":" NAME CONTENT, so that a
+-- node applies it to its local copy without reading Redis; a publish that
+-- is stored always rings (no gap between two commands).
 local timeout, name = tonumber(ARGV[2]), ARGV[3]
 local s, nowms, idnow = clock()
 if not live(name, nowms, timeout) then return -2 end
@@ -18,5 +20,5 @@ if max and n > max then
   redis.call('HSET', ck, 'd', popped[#popped])
 end
 if string.sub(name, 1, 1) ~= '$' then redis.call('INCR', P .. 'published') end
-redis.call('PUBLISH', P .. 'bell', 'm' .. name)
-return {id, s}
+local q = ring('m', f(id) .. ':' .. f(s) .. ':' .. #name .. ':' .. name .. ARGV[4])
+return {id, s, q}
