@@ -11,6 +11,10 @@
 #   SERVERS="ours ours-goroutines nchan-1w" bench/run.sh fanout1k
 #                                      # ours-goroutines: --lean-polls=false
 #                                      # ours-noring: --io-uring=false
+#   ALT_BIN=/tmp/old SERVERS="ours ours-alt nchan-1w" bench/run.sh publish
+#                                      # ours-alt: another build of ours
+#                                      # (an earlier commit's, say) in the
+#                                      # same alternation
 #   SERVERS="ours-redis nchan-redis-1w" bench/run.sh fanout1k publish
 #                                      # both on a fresh redis-server each
 #                                      # run (no persistence), whose CPU
@@ -41,6 +45,7 @@ go build -o "$BIN/cometload" ./cmd/cometload
 go build -tags cometpprof -o "$BIN/simple_comet" ./cmd/simple_comet
 # OURS_BIN: measure another build of ours (e.g. an earlier commit's)
 [ -n "${OURS_BIN:-}" ] && cp "$OURS_BIN" "$BIN/simple_comet"
+[ -n "${ALT_BIN:-}" ] && cp "$ALT_BIN" "$BIN/simple_comet_alt"
 
 free_port() { # a random free port below 32768
 	local p
@@ -86,7 +91,7 @@ start_server() { # ours | nchan-1w | nchan-2w
 	PORT=$(free_port)
 	DEBUG=""
 	case $1 in
-	ours | ours-goroutines | ours-noring | ours-redis)
+	ours | ours-alt | ours-goroutines | ours-noring | ours-redis)
 		# ours-goroutines: the transport with a goroutine per held poll;
 		# ours-noring: parked connections without io_uring (a write and
 		# a read each, as where io_uring is not allowed); ours-redis: the
@@ -98,8 +103,10 @@ start_server() { # ours | nchan-1w | nchan-2w
 			start_redis
 			extra=(--redis-url="redis://127.0.0.1:$REDIS_PORT/0")
 		fi
+		local bin=$BIN/simple_comet
+		[ "$1" = ours-alt ] && bin=$BIN/simple_comet_alt
 		DEBUG=127.0.0.1:$(free_port)
-		SIMPLE_COMET_PPROF=$DEBUG "$BIN/simple_comet" --http-port="$PORT" --bind=127.0.0.1 \
+		SIMPLE_COMET_PPROF=$DEBUG "$bin" --http-port="$PORT" --bind=127.0.0.1 \
 			--enable-status --http-timeout=120 --log-level=warn "${extra[@]}" 2>>"$OUT/ours.log" &
 		SERVER_PID=$!
 		;;

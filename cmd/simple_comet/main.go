@@ -164,10 +164,11 @@ func startLot(cfg config.Config, log *slog.Logger) *parking.Lot {
 	lot, err := parking.New(parking.Options{
 		Workers: max(4, 2*runtime.GOMAXPROCS(0)), IdleTimeout: cfg.HTTPTimeout,
 		FirstTimeout: min(cfg.RequestTimeout, cfg.HTTPTimeout),
-		// The embedded engine never blocks: its requests are served on
-		// the Lot's event loop. Redis calls wait for the network, so they
-		// run on the workers.
-		Inline:  cfg.RedisURL == "",
+		// Requests, answers and hang-ups are served on the event loops:
+		// all of them with the embedded engine, which never waits; with
+		// Redis the reads its local copy answers, everything that must
+		// ask Redis being sent to the workers (Outcome.Offload).
+		Inline:  true,
 		Loops:   runtime.GOMAXPROCS(0),
 		IOUring: cfg.IOUring,
 		Logger:  log,

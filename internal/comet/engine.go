@@ -118,3 +118,20 @@ type Engine interface {
 	// Close releases the engine; it is safe to call twice.
 	Close() error
 }
+
+// NonBlocking is an engine none of whose calls waits (the embedded engine,
+// all in memory): a transport may call it from an event loop.
+type NonBlocking interface {
+	Engine
+	NonBlocking()
+}
+
+// LocalReader is an engine that answers some reads from memory without
+// waiting (the Redis engine's local copy), so that an event loop can serve
+// them; the others it leaves to Read, where waiting is allowed.
+type LocalReader interface {
+	Engine
+	// ReadLocal answers q exactly as Read would, if it can without waiting;
+	// hit is false when it cannot (and nothing was done).
+	ReadLocal(q ReadQuery) (res ReadResult, hit bool, err error)
+}

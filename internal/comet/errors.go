@@ -29,4 +29,8 @@ var (
 	ErrUnavailable = errors.New("engine unavailable")
 	// ErrClosed means the engine or hub has been shut down.
 	ErrClosed = errors.New("shut down")
+	// ErrWouldBlock: BeginLocal or a local read could not answer without
+	// waiting; nothing was done, and the caller asks again where it may
+	// wait. Never an answer to a client.
+	ErrWouldBlock = errors.New("would wait")
 )

@@ -93,11 +93,22 @@ func (h *Hold) Await() (woken bool) {
 // read has messages, fails, or leaves out a channel (missing, or not
 // readable without a client), the watch is dropped and beginSlow decides.
 func (s *Service) Begin(ctx context.Context, h *Hold, q ReadQuery, w Waker) (Outcome, error) {
+	return s.begin(ctx, h, q, w, false)
+}
+
+// BeginLocal is Begin where nothing may wait (an event loop): it reads
+// only what the engine answers without waiting, and is Failed with
+// ErrWouldBlock, holding nothing, where Begin would have waited.
+func (s *Service) BeginLocal(h *Hold, q ReadQuery, w Waker) (Outcome, error) {
+	return s.begin(context.Background(), h, q, w, true)
+}
+
+func (s *Service) begin(ctx context.Context, h *Hold, q ReadQuery, w Waker, local bool) (Outcome, error) {
 	s.initHold(h, q, w)
 	if s.Hub.Add(&h.poll) != nil {
-		return s.beginSlow(ctx, h, q, w) // closed or full: read first
+		return s.beginSlow(ctx, h, q, w, local) // closed or full: read first
 	}
-	res, err := s.Engine.Read(ctx, q)
+	res, err := s.read(ctx, q, local)
 	if err != nil || res.HasMessages() || len(res.Channels) != len(q.Channels) {
 		s.Hub.Remove(&h.poll)
 		if err != nil {
@@ -106,11 +117,36 @@ func (s *Service) Begin(ctx context.Context, h *Hold, q ReadQuery, w Waker) (Out
 		if res.HasMessages() {
 			return s.answered(h, res, WakeNone), nil
 		}
-		return s.beginSlow(ctx, h, q, w)
+		return s.beginSlow(ctx, h, q, w, local)
 	}
 	h.q.Since, h.first = res.Since, res
 	s.expiry.Add(&h.expiry, (*holdWaker)(h))
 	return Waiting, nil
+}
+
+// read is one engine read; local: only what the engine answers without
+// waiting, else ErrWouldBlock.
+func (s *Service) read(ctx context.Context, q ReadQuery, local bool) (ReadResult, error) {
+	if !local || !s.EngineBlocks() {
+		return s.Engine.Read(ctx, q)
+	}
+	lr, ok := s.Engine.(LocalReader)
+	if !ok {
+		return ReadResult{}, ErrWouldBlock
+	}
+	res, hit, err := lr.ReadLocal(q)
+	if !hit {
+		return ReadResult{}, ErrWouldBlock
+	}
+	return res, err
+}
+
+// EngineBlocks reports whether the engine's calls may wait (on the
+// network): then an event loop must use BeginLocal and FinishLocal, and
+// hand everything else to a goroutine that may wait.
+func (s *Service) EngineBlocks() bool {
+	_, ok := s.Engine.(NonBlocking)
+	return !ok
 }
 
 // initHold makes h a new hold for q whose poll watches q's channels.
@@ -130,8 +166,8 @@ func (s *Service) answered(h *Hold, res ReadResult, reason WakeReason) Outcome {
 // beginSlow reads first, then watches the channels the read returned and
 // reads again (so a publish in between is not missed). h is not in the
 // Hub.
-func (s *Service) beginSlow(ctx context.Context, h *Hold, q ReadQuery, w Waker) (Outcome, error) {
-	res, err := s.Engine.Read(ctx, q)
+func (s *Service) beginSlow(ctx context.Context, h *Hold, q ReadQuery, w Waker, local bool) (Outcome, error) {
+	res, err := s.read(ctx, q, local)
 	if err != nil {
 		return Failed, err
 	}
@@ -147,8 +183,11 @@ func (s *Service) beginSlow(ctx context.Context, h *Hold, q ReadQuery, w Waker) 
 		}
 		return Failed, err
 	}
-	res2, err := s.Engine.Read(ctx, q)
+	res2, err := s.read(ctx, q, local)
 	switch {
+	case errors.Is(err, ErrWouldBlock):
+		s.Hub.Remove(&h.poll)
+		return Failed, err
 	case err != nil:
 		s.Hub.Remove(&h.poll)
 		return s.answered(h, s.emptyView(res), WakeEngineDown), nil
@@ -171,13 +210,42 @@ func (s *Service) Finish(ctx context.Context, h *Hold) (ReadResult, WakeReason) 
 	if st&0xff == holdDone {
 		return h.first, WakeReason(st >> 8 & 0xff)
 	}
+	reason := s.close(h)
+	res, err := s.Engine.Read(ctx, h.q)
+	return s.result(h, reason, res, err)
+}
+
+// FinishLocal is Finish where nothing may wait (an event loop): ok is
+// false, and h is still waiting for Finish, when the engine cannot answer
+// without waiting.
+func (s *Service) FinishLocal(h *Hold) (res ReadResult, reason WakeReason, ok bool) {
+	st := h.state.Load()
+	if st&0xff == holdDone {
+		return h.first, WakeReason(st >> 8 & 0xff), true
+	}
+	// Read before the hold ends: a wake that comes in between changes
+	// nothing, the hold is being answered already.
+	res, err := s.read(context.Background(), h.q, true)
+	if errors.Is(err, ErrWouldBlock) {
+		return ReadResult{}, WakeNone, false
+	}
+	res, reason = s.result(h, s.close(h), res, err)
+	return res, reason, true
+}
+
+// close ends h for Finish and returns the reason of its answer.
+func (s *Service) close(h *Hold) WakeReason {
 	reason := WakeTimeout
-	if st = s.end(h); st&0xff == holdWoken {
+	if st := s.end(h); st&0xff == holdWoken {
 		reason = WakeReason(st >> 8 & 0xff)
 	}
 	// What Reason says from now on (end keeps the reusable bit).
 	h.state.Store(h.state.Load() | uint32(reason)<<8)
-	res, err := s.Engine.Read(ctx, h.q)
+	return reason
+}
+
+// result is the answer of a hold ended for reason whose read gave res, err.
+func (s *Service) result(h *Hold, reason WakeReason, res ReadResult, err error) (ReadResult, WakeReason) {
 	if err != nil {
 		if errors.Is(err, ErrNoValidChannels) || errors.Is(err, ErrUnknownClient) {
 			// Every channel went away (or the client expired meanwhile): the

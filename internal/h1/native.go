@@ -39,7 +39,8 @@ type FastServer interface {
 	// Served (resp is the whole response), Parked (the read was parked
 	// on c: nothing to write now), General (nothing was done: serve r
 	// through the Handler), or HandOff (nothing was done: give the
-	// connection to net/http).
+	// connection to net/http), or Offload (nothing was done: serving r
+	// may wait, and parking.MayBlock(c) says this goroutine must not).
 	ServeFast(c net.Conn, r *http.Request, body []byte) (resp []byte, v Verdict)
 }
 
@@ -51,6 +52,7 @@ const (
 	Served
 	Parked
 	HandOff
+	Offload
 )
 
 var _ parking.Server = (*Native)(nil)
@@ -93,6 +95,8 @@ func (n *Native) Serve(c net.Conn, data []byte) (out parking.Outcome) {
 			return parking.Outcome{Parked: true}
 		case HandOff:
 			return parking.Outcome{HandOff: true}
+		case Offload:
+			return parking.Outcome{Offload: true}
 		}
 	}
 	w = writers.Get().(*writer)

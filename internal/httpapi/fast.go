@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/simple-comet/simple-comet/internal/comet"
 	"github.com/simple-comet/simple-comet/internal/h1"
 	"github.com/simple-comet/simple-comet/internal/parking"
 )
@@ -30,20 +32,30 @@ func (h *Handler) ServeFast(c net.Conn, r *http.Request, body []byte) ([]byte, h
 	if h.mayBlock(r.URL.Path) {
 		return nil, h1.HandOff
 	}
+	// On an event loop with an engine that may wait (Redis), only a read
+	// the engine answers from memory is served here; everything else is
+	// served again on a worker.
+	loop := !parking.MayBlock(c) && h.svc.EngineBlocks()
+	general := h1.General
+	if loop {
+		general = h1.Offload
+	}
 	if !strings.HasPrefix(r.URL.Path, "/channels/") {
-		return nil, h1.General
+		return nil, general
 	}
 	rt, ok := parseAPIPath(r.URL.Path)
 	if !ok || rt.res != resChannel || rt.format != formatJSON {
-		return nil, h1.General
+		return nil, general
 	}
-	switch r.Method {
-	case http.MethodGet:
-		return h.fastRead(c, r, rt.name)
-	case http.MethodPost:
+	switch {
+	case r.Method == http.MethodGet:
+		if resp, v := h.fastRead(c, r, rt.name, loop); v != h1.General {
+			return resp, v
+		}
+	case r.Method == http.MethodPost && !loop:
 		return h.fastPublish(c, r, rt.name, body)
 	}
-	return nil, h1.General
+	return nil, general
 }
 
 // mayBlock reports whether answering path may wait for more than memory:
@@ -65,7 +77,9 @@ func (h *Handler) mayBlock(path string) bool {
 
 // fastRead serves a read that needs no secret, with valid parameters, on
 // a connection the Lot can park.
-func (h *Handler) fastRead(c net.Conn, r *http.Request, list string) ([]byte, h1.Verdict) {
+// loop: on an event loop, where only what the engine answers without
+// waiting may be read (Offload otherwise).
+func (h *Handler) fastRead(c net.Conn, r *http.Request, list string, loop bool) ([]byte, h1.Verdict) {
 	if h.opts.Lot == nil || r.ContentLength != 0 || !parking.Parkable(c) {
 		return nil, h1.General
 	}
@@ -79,7 +93,10 @@ func (h *Handler) fastRead(c net.Conn, r *http.Request, list string) ([]byte, h1
 	}
 	start := time.Now()
 	o := reply{format: formatJSON, quote: h.opts.QuoteJSON, read: true}
-	pr, res, reason, err := h.beginParked(r, &o, q, start)
+	pr, res, reason, err := h.beginParked(r, &o, q, start, loop)
+	if errors.Is(err, comet.ErrWouldBlock) {
+		return nil, h1.Offload
+	}
 	if pr == nil {
 		return h.writeGeneral(c, r, start, func(w http.ResponseWriter) { h.answerRead(w, r, &o, res, reason, err) }), h1.Served
 	}

@@ -30,6 +30,7 @@ type parkedRead struct {
 	keepAlive bool
 	start     time.Time
 	key       shareKey
+	offloaded bool // its answer runs on a worker (parking.Spot.Offload)
 }
 
 // parkable reports whether this request's connection can be parked.
@@ -58,7 +59,7 @@ func parkableConn(c net.Conn) net.Conn {
 
 // readParked runs a read whose hold, if any, is parked. It always answers.
 func (h *Handler) readParked(w http.ResponseWriter, r *http.Request, o *reply, q comet.ReadQuery) {
-	pr, res, reason, err := h.beginParked(r, o, q, requestStart(w))
+	pr, res, reason, err := h.beginParked(r, o, q, requestStart(w), false)
 	if pr == nil {
 		h.answerRead(w, r, o, res, reason, err)
 		return
@@ -87,15 +88,24 @@ func connOf(w http.ResponseWriter, r *http.Request) net.Conn {
 }
 
 // beginParked begins a read that is to be parked if it must wait: the
-// parked read to park, or nil and what to answer now.
-func (h *Handler) beginParked(r *http.Request, o *reply, q comet.ReadQuery, start time.Time) (*parkedRead, comet.ReadResult, comet.WakeReason, error) {
+// parked read to park, or nil and what to answer now. local: on an event
+// loop (comet.Service.BeginLocal; the error is ErrWouldBlock where it
+// would wait).
+func (h *Handler) beginParked(r *http.Request, o *reply, q comet.ReadQuery, start time.Time, local bool) (*parkedRead, comet.ReadResult, comet.WakeReason, error) {
 	pr := parkedReads.Get().(*parkedRead)
 	*pr = parkedRead{h: h, o: *o, keepAlive: !r.Close, start: start}
-	switch out, err := h.svc.Begin(r.Context(), &pr.held, q, pr); out {
+	var out comet.Outcome
+	var err error
+	if local {
+		out, err = h.svc.BeginLocal(&pr.held, q, pr)
+	} else {
+		out, err = h.svc.Begin(r.Context(), &pr.held, q, pr)
+	}
+	switch out {
 	case comet.Failed:
 		return nil, comet.ReadResult{}, comet.WakeNone, err
 	case comet.Answered:
-		res, reason := h.svc.Finish(r.Context(), &pr.held)
+		res, reason := h.svc.Finish(r.Context(), &pr.held) // answered: no read
 		return nil, res, reason, nil
 	}
 	return pr, comet.ReadResult{}, comet.WakeNone, nil
@@ -106,12 +116,21 @@ func (h *Handler) beginParked(r *http.Request, o *reply, q comet.ReadQuery, star
 func (h *Handler) parkRead(pr *parkedRead, c net.Conn, buffered []byte) {
 	spot, err := h.opts.Lot.Park(c, buffered, (*prGone)(pr))
 	if err != nil {
-		// Cannot watch it: answer now with what there is, and close.
-		res, reason := h.svc.Finish(context.Background(), &pr.held)
-		_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		_, _ = c.Write(pr.response(&res))
-		c.Close()
-		h.obs.Answered(reason, 0)
+		// Cannot watch it: answer now with what there is, and close (off
+		// this goroutine, which may be an event loop, when the read may
+		// wait).
+		answer := func() {
+			res, reason := h.svc.Finish(context.Background(), &pr.held)
+			_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			_, _ = c.Write(pr.response(&res))
+			c.Close()
+			h.obs.Answered(reason, 0)
+		}
+		if h.svc.EngineBlocks() {
+			go answer()
+		} else {
+			answer()
+		}
 		return
 	}
 	pr.spot = spot
@@ -158,7 +177,17 @@ func (pr *parkedRead) answer() {
 		pr.h.svc.Cancel(&pr.held)
 	} else {
 		var res comet.ReadResult
-		res, reason = pr.h.svc.Finish(sharedEngineContext(), &pr.held)
+		if pr.onLoop() {
+			var local bool
+			if res, reason, local = pr.h.svc.FinishLocal(&pr.held); !local {
+				// The engine must be asked: on a worker.
+				pr.offloaded = true
+				pr.spot.Offload(pr)
+				return
+			}
+		} else {
+			res, reason = pr.h.svc.Finish(sharedEngineContext(), &pr.held)
+		}
 		a = sharedAnswer{resp: pr.response(&res), messages: countMessages(&res)}
 		if reason != comet.WakeEngineDown {
 			pr.h.shared.put(pr.key, gen, now, a)
@@ -176,6 +205,12 @@ func (pr *parkedRead) answer() {
 		*pr = parkedRead{}
 		parkedReads.Put(pr)
 	}
+}
+
+// onLoop reports whether the answer runs on an event loop (the Lot is
+// Inline and it was not offloaded) with an engine whose reads may wait.
+func (pr *parkedRead) onLoop() bool {
+	return !pr.offloaded && pr.h.opts.Lot.Inline() && pr.h.svc.EngineBlocks()
 }
 
 // response is the whole HTTP response for a read.

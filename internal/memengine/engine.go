@@ -311,3 +311,8 @@ func (e *Engine) Status(_ context.Context, limit int) (comet.EngineStatus, error
 	sort.Strings(st.Clients)
 	return st, nil
 }
+
+// NonBlocking marks the engine as comet.NonBlocking: every call is
+// answered from memory, so the lean transport serves it on its event
+// loops.
+func (e *Engine) NonBlocking() {}

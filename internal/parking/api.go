@@ -25,6 +25,10 @@ type Outcome struct {
 	Close   bool   // close after writing Resp
 	Parked  bool   // the request was parked on this connection (Park was called)
 	HandOff bool   // not served: give the connection to net/http, data replayed first
+	// Offload: not served, because serving it may wait and the Server was
+	// called on an event loop (MayBlock was false): serve it again on a
+	// worker, data replayed first.
+	Offload bool
 }
 
 // Options configure a Lot.
@@ -40,8 +44,9 @@ type Options struct {
 	FirstTimeout time.Duration
 	// Inline runs the Server, answers and hang-ups on the event loops
 	// themselves, as an event-driven server does: no hand-off between
-	// threads per request. Only for a Server and callbacks that never block
-	// (the in-memory engine); otherwise they run on the workers.
+	// threads per request. The Server and the Tasks must then never block
+	// there: what may wait is sent to a worker (Outcome.Offload,
+	// Spot.Offload). Without Inline they all run on the workers.
 	Inline bool
 	// Loops is the number of event loops (default 1); connections are
 	// spread over them.

@@ -29,6 +29,7 @@ type conn struct {
 	prefix   []byte
 	spot     *Spot  // while the Lot knows it
 	remote   string // RemoteAddr().String(), once asked for
+	onLoop   bool   // the Server is serving its request on an event loop (MayBlock)
 
 	// fdMu guards detached, raw and acct: which descriptor is the
 	// connection's now.
@@ -36,6 +37,14 @@ type conn struct {
 	detached bool
 	raw      int      // the Lot's descriptor while detached
 	acct     net.Conn // the accepted connection, closed last (connection limits count on it)
+}
+
+// MayBlock reports whether the request being served on c may wait (for
+// the network, say): false only while an Inline Lot's event loop serves
+// it, where a Server answers Outcome.Offload instead of waiting.
+func MayBlock(c net.Conn) bool {
+	pc, ok := c.(*conn)
+	return !ok || !pc.onLoop
 }
 
 // errDetached is what Read and Write return while the Lot holds the

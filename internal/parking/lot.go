@@ -80,6 +80,10 @@ func New(o Options) (*Lot, error) {
 	return l, nil
 }
 
+// Inline reports whether the Server and the Tasks run on the event loops
+// (Options.Inline).
+func (l *Lot) Inline() bool { return l.inline }
+
 // SetServer sets the native Server (before any connection is parked).
 func (l *Lot) SetServer(s Server) { l.server = s }
 
@@ -137,6 +141,11 @@ func (s *Spot) Submit(f Task) {
 	}
 	s.lot.submitWork(f)
 }
+
+// Offload runs f on a worker, Inline or not: work a Task found it must
+// wait for (the network, say), which may not run on an event loop. After
+// Close, f is dropped.
+func (s *Spot) Offload(f Task) { s.lot.submitWork(f) }
 
 // submitWork queues f for a worker.
 func (l *Lot) submitWork(f Task) {

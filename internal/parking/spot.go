@@ -37,6 +37,10 @@ type Spot struct {
 	buffered atomic.Bool // conn.prefix holds bytes to serve (prefix is the owner's)
 	rdhup    atomic.Bool // the client closed its side
 	hup      atomic.Bool // reset or error
+
+	// offloaded: its request is being served again on a worker
+	// (Outcome.Offload); only the goroutine serving it reads or writes it.
+	offloaded bool
 }
 
 // Park takes over c, a connection from one of this Lot's listeners whose
@@ -256,11 +260,23 @@ func (l *Lot) serve(s *Spot, data []byte) {
 			l.abandon(s)
 		}
 	}()
+	offloaded := s.offloaded
+	s.offloaded = false
+	s.conn.onLoop = l.inline && !offloaded
 	out := l.server.Serve(s.conn, data)
+	s.conn.onLoop = false
 	switch {
 	case out.Parked:
 		// Held again on this connection (Park made it so).
-	case out.HandOff:
+	case out.Offload && !offloaded:
+		// Served again on a worker, where it may wait; the loop goes on.
+		s.conn.prefix = append(append([]byte(nil), data...), s.conn.prefix...)
+		s.buffered.Store(true)
+		l.submitWork(TaskFunc(func() {
+			s.offloaded = true // read and cleared by serve, on this worker
+			l.serveNext(s)
+		}))
+	case out.HandOff || out.Offload:
 		s.conn.prefix = append(append([]byte(nil), data...), s.conn.prefix...)
 		s.state.Store(spotGone)
 		l.unregister(s)

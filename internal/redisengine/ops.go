@@ -122,10 +122,7 @@ func (e *Engine) DeleteClient(ctx context.Context, id string) (bool, error) {
 // costs no round trip (copy.go); the others are read from Redis, identical
 // ones in flight at the same time sharing one round trip (coalesce.go).
 func (e *Engine) Read(ctx context.Context, q comet.ReadQuery) (comet.ReadResult, error) {
-	if res, hit, err := e.copy.Read(q); hit {
-		if err == nil {
-			e.observe(res.LastID)
-		}
+	if res, hit, err := e.ReadLocal(q); hit {
 		return res, err
 	}
 	return e.reads.read(ctx, q, e.readRedis)
@@ -227,4 +224,15 @@ func (e *Engine) Status(ctx context.Context, limit int) (comet.EngineStatus, err
 
 func unexpected(s *script, v any) error {
 	return fmt.Errorf("%w: %s: unexpected reply %T", comet.ErrUnavailable, s.name, v)
+}
+
+// ReadLocal implements comet.LocalReader: the reads the local copy answers
+// exactly, without Redis, so that an event loop can serve re-polls and
+// wake-ups.
+func (e *Engine) ReadLocal(q comet.ReadQuery) (comet.ReadResult, bool, error) {
+	res, hit, err := e.copy.Read(q)
+	if hit && err == nil {
+		e.observe(res.LastID)
+	}
+	return res, hit, err
 }
