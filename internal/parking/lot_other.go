@@ -60,3 +60,12 @@ func (s *Spot) Submit(f Task) { go f.Run() }
 
 // Parkable reports false: no connection comes from a Lot's listener.
 func Parkable(net.Conn) bool { return false }
+
+// Offload runs f on a goroutine of its own.
+func (s *Spot) Offload(f Task) { go f.Run() }
+
+// Inline is false: there is no Lot here.
+func (l *Lot) Inline() bool { return false }
+
+// MayBlock is true: nothing is served on an event loop here.
+func MayBlock(net.Conn) bool { return true }
