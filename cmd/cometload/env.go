@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,14 +20,22 @@ import (
 // Env is what every scenario needs: the server, how to speak to it and how
 // to watch it.
 type Env struct {
-	Proto  Protocol
-	Addr   string // host:port of the server
+	Proto Protocol
+	Addr  string // host:port of the server (the first of Addrs)
+	// Addrs, when the held scenario spreads its polls over several nodes
+	// sharing one engine, are every node's host:port, Addr first (the
+	// node that gets the publish). Empty for one server.
+	Addrs  []string
 	Label  string // names the server in reports ("ours", "nchan-1w", ...)
 	Procs  Procs  // the server's processes, for /proc readings
 	Prefix string // channel names start with it (unique per run)
 	// DebugAddr is host:port of net/http/pprof in a debug build of the
 	// server (see docs/PERFORMANCE.md): goroutine counts and forced GCs.
 	DebugAddr string
+	// DebugAddrs, with several nodes, are every node's debug address
+	// (DebugAddr first): goroutines are summed over them and each is
+	// made to collect garbage before a memory reading.
+	DebugAddrs []string
 	// Sources are the client source addresses to spread connections over.
 	Sources []string
 	Log     io.Writer
@@ -75,18 +84,39 @@ type goroutineCounter interface {
 
 // Goroutines asks the debug build for the server's goroutine count, or
 // else the server itself (our /status.json); -1 when neither can tell.
+// With several nodes it is the sum over them, -1 unless every node tells.
 func (e *Env) Goroutines() int {
-	if e.DebugAddr == "" {
-		if gc, ok := e.Proto.(goroutineCounter); ok {
-			c := NewConn(e.Addr, "")
-			defer c.Close()
-			if n, err := gc.Goroutines(c); err == nil {
-				return n
-			}
+	total := 0
+	if len(e.debugAddrs()) == 0 {
+		gc, ok := e.Proto.(goroutineCounter)
+		if !ok {
+			return -1
 		}
-		return -1
+		for _, addr := range e.nodes() {
+			c := NewConn(addr, "")
+			n, err := gc.Goroutines(c)
+			c.Close()
+			if err != nil {
+				return -1
+			}
+			total += n
+		}
+		return total
 	}
-	r, err := debugGet(e.DebugAddr, "/debug/pprof/goroutine?debug=1")
+	for _, addr := range e.debugAddrs() {
+		n := debugGoroutines(addr)
+		if n < 0 {
+			return -1
+		}
+		total += n
+	}
+	return total
+}
+
+// debugGoroutines reads the goroutine count of the debug build at addr,
+// -1 when it cannot.
+func debugGoroutines(addr string) int {
+	r, err := debugGet(addr, "/debug/pprof/goroutine?debug=1")
 	if err != nil {
 		return -1
 	}
@@ -99,15 +129,35 @@ func (e *Env) Goroutines() int {
 	return n
 }
 
-// GC makes the debug build collect garbage before a memory reading.
+// GC makes the debug build (every node's) collect garbage before a memory
+// reading.
 func (e *Env) GC() {
-	if e.DebugAddr == "" {
-		return
+	for _, addr := range e.debugAddrs() {
+		if r, err := debugGet(addr, "/debug/pprof/heap?gc=1"); err == nil {
+			io.Copy(io.Discard, r)
+			r.Close()
+		}
 	}
-	if r, err := debugGet(e.DebugAddr, "/debug/pprof/heap?gc=1"); err == nil {
-		io.Copy(io.Discard, r)
-		r.Close()
+}
+
+// nodes are the servers of the run: Addrs, or Addr alone.
+func (e *Env) nodes() []string {
+	if len(e.Addrs) > 0 {
+		return e.Addrs
 	}
+	return []string{e.Addr}
+}
+
+// debugAddrs are the debug builds' addresses: DebugAddrs, or DebugAddr
+// alone, or none.
+func (e *Env) debugAddrs() []string {
+	if len(e.DebugAddrs) > 0 {
+		return e.DebugAddrs
+	}
+	if e.DebugAddr != "" {
+		return []string{e.DebugAddr}
+	}
+	return nil
 }
 
 func debugGet(addr, path string) (io.ReadCloser, error) {
@@ -129,28 +179,57 @@ type closerFunc func() error
 func (f closerFunc) Close() error { return f() }
 
 // WaitHeld waits until the server holds at least n polls (bounded by
-// limit). Without a count from the server it waits settle and trusts it.
+// limit); with several nodes, until they hold n between them. Without a
+// count from the server it waits settle and trusts it (-1).
 func (e *Env) WaitHeld(n int, limit, settle time.Duration) (int, error) {
-	c := NewConn(e.Addr, "")
-	defer c.Close()
+	per, err := e.WaitHeldPerNode(n, limit, settle)
+	if per == nil {
+		return -1, err
+	}
+	return sum(per), err
+}
+
+// WaitHeldPerNode is WaitHeld with each node's count, in the order of
+// nodes(); nil when a node cannot tell.
+func (e *Env) WaitHeldPerNode(n int, limit, settle time.Duration) ([]int, error) {
+	nodes := e.nodes()
+	conns := make([]*Conn, len(nodes))
+	for i, addr := range nodes {
+		conns[i] = NewConn(addr, "")
+		defer conns[i].Close()
+	}
+	per := make([]int, len(nodes))
 	deadline := time.Now().Add(limit)
 	for {
-		h, err := e.Proto.Held(c)
-		if err != nil {
-			return h, err
+		for i, c := range conns {
+			h, err := e.Proto.Held(c)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", nodes[i], err)
+			}
+			if h < 0 {
+				time.Sleep(settle)
+				return nil, nil
+			}
+			per[i] = h
 		}
-		if h < 0 {
-			time.Sleep(settle)
-			return -1, nil
-		}
-		if h >= n {
-			return h, nil
-		}
-		if time.Now().After(deadline) {
-			return h, fmt.Errorf("server holds %d polls after %v, want %d", h, limit, n)
+		if h := sum(per); h >= n {
+			return per, nil
+		} else if time.Now().After(deadline) {
+			if len(nodes) > 1 {
+				return per, fmt.Errorf("servers hold %d polls (%v) after %v, want %d", h, per, limit, n)
+			}
+			return per, fmt.Errorf("server holds %d polls after %v, want %d", h, limit, n)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func sum(v []int) int {
+	s := 0
+	for _, x := range v {
+		s += x
+	}
+	return s
 }
 
 // Result is one run of one scenario: one JSON line.
@@ -225,4 +304,31 @@ func percentiles(ns []int64) (p50, p90, p99, mx float64) {
 		return float64(s[i]) / 1e6
 	}
 	return at(0.50), at(0.90), at(0.99), float64(s[len(s)-1]) / 1e6
+}
+
+// ParseAddrs reads "host:port,host:port,...", none twice. "" gives none.
+func ParseAddrs(s string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		host, port, err := net.SplitHostPort(f)
+		if err != nil {
+			return nil, fmt.Errorf("bad address %q: %v", f, err)
+		}
+		if host == "" {
+			return nil, fmt.Errorf("bad address %q: no host", f)
+		}
+		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+			return nil, fmt.Errorf("bad address %q: bad port", f)
+		}
+		if seen[f] {
+			return nil, fmt.Errorf("address %q given twice", f)
+		}
+		seen[f] = true
+		out = append(out, f)
+	}
+	return out, nil
 }

@@ -29,6 +29,10 @@ type HeldOptions struct {
 
 // Held runs the held scenario: memory per held poll, then the release of
 // every poll by one publish (or, with distinct channels, one per channel).
+// With several nodes (Env.Addrs) sharing one engine, the polls are spread
+// evenly over them, the held count is their sum, the publish goes to the
+// first node and the release is timed to the last answer on any node;
+// each node's part is reported too (node0_held, node0_released, ...).
 func Held(e *Env, o HeldOptions) *Result {
 	if o.PerProcess <= 0 {
 		o.PerProcess = 9000
@@ -37,6 +41,9 @@ func Held(e *Env, o HeldOptions) *Result {
 		o.Wait = 90 * time.Second
 	}
 	params := map[string]any{"n": o.N, "distinct": o.Distinct}
+	if k := len(e.nodes()); k > 1 {
+		params["nodes"] = k // one node: the parameters of earlier runs
+	}
 	if o.HangUp {
 		params["hang_up"] = true
 	}
@@ -55,14 +62,19 @@ func Held(e *Env, o HeldOptions) *Result {
 	sc.Close()
 	before, _ := e.Procs.Sample()
 
-	procs := (o.N + o.PerProcess - 1) / o.PerProcess
+	nodes := e.nodes()
+	shares := splitHeld(o.N, len(nodes), o.PerProcess)
+	if len(shares) > maxHeldProcs {
+		r.errorf("%d client processes, at most %d (source addresses 127.0.0.10 ...): raise -per-process", len(shares), maxHeldProcs)
+		return r
+	}
 	type child struct {
 		cmd  *exec.Cmd
 		in   io.Closer
 		out  *bufio.Scanner
-		done []int64
+		node int
 	}
-	kids := make([]*child, 0, procs)
+	kids := make([]*child, 0, len(shares))
 	defer func() {
 		for _, k := range kids {
 			_ = k.in.Close()
@@ -70,11 +82,9 @@ func Held(e *Env, o HeldOptions) *Result {
 			_ = k.cmd.Wait()
 		}
 	}()
-	for p := range procs {
-		first := p * o.PerProcess
-		n := min(o.PerProcess, o.N-first)
+	for p, sh := range shares {
 		src := fmt.Sprintf("127.0.0.%d", 10+p)
-		cmd := exec.Command(o.Self, "child-held", e.Addr, e.Proto.Name(), src, e.Prefix+"held", strconv.Itoa(first), strconv.Itoa(n), strconv.FormatBool(o.Distinct), o.Wait.String(), strconv.FormatBool(o.HangUp))
+		cmd := exec.Command(o.Self, "child-held", nodes[sh.node], e.Proto.Name(), src, e.Prefix+"held", strconv.Itoa(sh.first), strconv.Itoa(sh.n), strconv.FormatBool(o.Distinct), o.Wait.String(), strconv.FormatBool(o.HangUp))
 		cmd.Stderr = os.Stderr
 		in, err := cmd.StdinPipe()
 		if err != nil {
@@ -90,7 +100,7 @@ func Held(e *Env, o HeldOptions) *Result {
 			r.errorf("child: %v", err)
 			return r
 		}
-		kids = append(kids, &child{cmd: cmd, in: in, out: bufio.NewScanner(out)})
+		kids = append(kids, &child{cmd: cmd, in: in, out: bufio.NewScanner(out), node: sh.node})
 	}
 	sendErrs := 0
 	for _, k := range kids {
@@ -102,9 +112,13 @@ func Held(e *Env, o HeldOptions) *Result {
 		fmt.Sscanf(k.out.Text(), "sent %d %d", &sent, &errs)
 		sendErrs += errs
 	}
-	held, err := e.WaitHeld(o.N, 120*time.Second, 5*time.Second)
+	heldPer, err := e.WaitHeldPerNode(o.N, 120*time.Second, 5*time.Second)
 	if err != nil {
 		r.errorf("%v", err)
+	}
+	held := -1
+	if heldPer != nil {
+		held = sum(heldPer)
 	}
 	time.Sleep(time.Second)
 	e.GC()
@@ -124,6 +138,7 @@ func Held(e *Env, o HeldOptions) *Result {
 		r.errorf("publish: %v", err)
 	}
 	released, last, recvErrs := 0, int64(0), 0
+	releasedPer, lastPer := make([]int, len(nodes)), make([]int64, len(nodes))
 	for _, k := range kids {
 		var n, errs int
 		var firstNs, lastNs int64
@@ -133,6 +148,8 @@ func Held(e *Env, o HeldOptions) *Result {
 		released += n
 		recvErrs += errs
 		last = max(last, lastNs)
+		releasedPer[k.node] += n
+		lastPer[k.node] = max(lastPer[k.node], lastNs)
 	}
 	cpu1, _ := e.Procs.Sample()
 	for _, k := range kids {
@@ -145,7 +162,7 @@ func Held(e *Env, o HeldOptions) *Result {
 	// answered (otherwise they hang up only after this reading: a browser
 	// would not hang up at all, but poll again).
 	m["release_cpu_us_per_poll"] = float64((cpu1.CPU - cpu0.CPU).Microseconds()) / float64(o.N)
-	m["client_processes"] = float64(procs)
+	m["client_processes"] = float64(len(shares))
 	m["rss_per_poll_bytes"] = float64(after.RSS-before.RSS) / float64(o.N)
 	m["pss_per_poll_bytes"] = float64(after.PSS-before.PSS) / float64(o.N)
 	m["rss_before_mb"], m["rss_held_mb"] = mb(before.RSS), mb(after.RSS)
@@ -155,7 +172,50 @@ func Held(e *Env, o HeldOptions) *Result {
 		m["release_ms"] = float64(last-t0.UnixNano()) / 1e6
 	}
 	m["errors"] = float64(sendErrs + recvErrs)
+	if len(nodes) > 1 {
+		// Each node's part: the publish went to node 0, so the others'
+		// release times include the way through the shared engine.
+		for i := range nodes {
+			if heldPer != nil {
+				m[fmt.Sprintf("node%d_held", i)] = float64(heldPer[i])
+			}
+			m[fmt.Sprintf("node%d_released", i)] = float64(releasedPer[i])
+			if lastPer[i] > 0 {
+				m[fmt.Sprintf("node%d_release_ms", i)] = float64(lastPer[i]-t0.UnixNano()) / 1e6
+			}
+		}
+	}
 	return r
+}
+
+// maxHeldProcs is how many client processes the held scenario may fork:
+// each dials from a source address of its own, 127.0.0.10 to .254.
+const maxHeldProcs = 245
+
+// heldShare is one client process's part of the held scenario: polls
+// first to first+n-1, all on node (an index into Env.nodes()).
+type heldShare struct{ node, first, n int }
+
+// splitHeld spreads n polls over nodes evenly (the first n mod nodes nodes
+// get one more) and each node's polls over client processes of at most
+// perProcess polls, filled in turn (one node: as before several nodes
+// were possible, so earlier runs stay comparable).
+func splitHeld(n, nodes, perProcess int) []heldShare {
+	var out []heldShare
+	first := 0
+	for node := range nodes {
+		left := n / nodes
+		if node < n%nodes {
+			left++
+		}
+		for left > 0 {
+			k := min(perProcess, left)
+			out = append(out, heldShare{node: node, first: first, n: k})
+			first += k
+			left -= k
+		}
+	}
+	return out
 }
 
 // parallel runs f(i) for i in [0, n) on workers connections.

@@ -12,7 +12,14 @@ import (
 	"github.com/simple-comet/simple-comet/internal/testutil/server"
 )
 
-func TestMain(m *testing.M) { os.Exit(server.MainNoLeaks(m)) }
+// TestMain is also the held scenario's client process when Held forks
+// the test binary (HeldOptions.Self) as "child-held ...".
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "child-held" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(server.MainNoLeaks(m))
+}
 
 func oursEnv(t *testing.T) *Env {
 	t.Helper()

@@ -9,6 +9,10 @@
 // "cometload child-held ..." is the client process the held scenario forks
 // for every 9,000 connections (the open-files limit is per process).
 //
+//	cometload -server ours -addrs 127.0.0.1:8081,127.0.0.1:8082,127.0.0.1:8083 -server-pid 1,2,3,4 -scenario held -n 51000
+//
+// spreads the held polls over three nodes sharing one engine (bench/scaleout.sh).
+//
 // Every scenario is bounded in count and in time. Each simulated client is
 // one goroutine owning one keep-alive TCP connection (a minimal HTTP/1.1
 // client, so that source addresses can be chosen and the client stays
@@ -45,9 +49,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var (
 		server    = fs.String("server", "ours", "protocol: ours or nchan")
 		addr      = fs.String("addr", "127.0.0.1:8080", "server host:port (loopback)")
+		addrs     = fs.String("addrs", "", "held: several nodes sharing one engine, host:port comma-separated (instead of -addr); the polls are spread evenly over them, the publish goes to the first")
 		label     = fs.String("label", "", "server name in reports (default: -server)")
 		pids      = fs.String("server-pid", "", "server pid(s), comma-separated; their children count too (nginx workers)")
-		debugAddr = fs.String("debug-addr", "", "host:port of net/http/pprof in a debug build (goroutines, forced GC)")
+		debugAddr = fs.String("debug-addr", "", "host:port of net/http/pprof in a debug build (goroutines, forced GC); with -addrs, one per node, comma-separated")
 		scenario  = fs.String("scenario", "fanout", "held, fanout, publish, churn or soak")
 		profDir   = fs.String("profile-dir", "", "with -debug-addr: save a heap profile while polls are held (held)")
 		runNo     = fs.Int("run", 0, "run number, to pair alternating runs in summarize")
@@ -84,13 +89,38 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "cometload:", err)
 		return 2
 	}
+	nodes, err := ParseAddrs(*addrs)
+	if err == nil && len(nodes) > 0 && *scenario != "held" {
+		err = fmt.Errorf("-addrs is for the held scenario, not %s", *scenario)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "cometload:", err)
+		return 2
+	}
+	debugs, err := ParseAddrs(*debugAddr)
+	if want := max(len(nodes), 1); err == nil && len(debugs) > 0 && len(debugs) != want {
+		err = fmt.Errorf("%d -debug-addr addresses for %d nodes, want one each", len(debugs), want)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "cometload:", err)
+		return 2
+	}
 	if *label == "" {
 		*label = *server
 	}
 	e := &Env{
 		Proto: proto, Addr: *addr, Label: *label, Procs: Procs{Roots: roots},
-		Prefix:    "b" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-",
-		DebugAddr: *debugAddr, Log: stderr, Run: *runNo, ProfileDir: *profDir,
+		Prefix: "b" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-",
+		Log:    stderr, Run: *runNo, ProfileDir: *profDir,
+	}
+	if len(nodes) > 0 {
+		e.Addr, e.Addrs = nodes[0], nodes
+	}
+	if len(debugs) > 0 {
+		e.DebugAddr = debugs[0]
+		if len(debugs) > 1 {
+			e.DebugAddrs = debugs
+		}
 	}
 	for i := range *sources {
 		e.Sources = append(e.Sources, fmt.Sprintf("127.0.0.%d", 2+i))
