@@ -108,7 +108,13 @@ func (s *Service) begin(ctx context.Context, h *Hold, q ReadQuery, w Waker, loca
 	if s.Hub.Add(&h.poll) != nil {
 		return s.beginSlow(ctx, h, q, w, local) // closed or full: read first
 	}
-	res, err := s.read(ctx, q, local)
+	var res ReadResult
+	var err error
+	if local {
+		res, err = s.readLocal(q)
+	} else {
+		res, err = s.Engine.Read(ctx, q) // not through read: the hot path
+	}
 	if err != nil || res.HasMessages() || len(res.Channels) != len(q.Channels) {
 		s.Hub.Remove(&h.poll)
 		if err != nil {
@@ -127,8 +133,16 @@ func (s *Service) begin(ctx context.Context, h *Hold, q ReadQuery, w Waker, loca
 // read is one engine read; local: only what the engine answers without
 // waiting, else ErrWouldBlock.
 func (s *Service) read(ctx context.Context, q ReadQuery, local bool) (ReadResult, error) {
-	if !local || !s.EngineBlocks() {
+	if !local {
 		return s.Engine.Read(ctx, q)
+	}
+	return s.readLocal(q)
+}
+
+// readLocal is a read that never waits.
+func (s *Service) readLocal(q ReadQuery) (ReadResult, error) {
+	if !s.EngineBlocks() {
+		return s.Engine.Read(context.Background(), q)
 	}
 	lr, ok := s.Engine.(LocalReader)
 	if !ok {
@@ -212,6 +226,9 @@ func (s *Service) Finish(ctx context.Context, h *Hold) (ReadResult, WakeReason) 
 	}
 	reason := s.close(h)
 	res, err := s.Engine.Read(ctx, h.q)
+	if err == nil {
+		return res, reason
+	}
 	return s.result(h, reason, res, err)
 }
 
