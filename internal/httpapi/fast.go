@@ -134,7 +134,7 @@ func (h *Handler) fastPublish(c net.Conn, r *http.Request, name string, body []b
 		return nil, h1.General
 	}
 	o := reply{format: formatJSON, quote: h.opts.QuoteJSON}
-	m, err := h.svc.Engine.Publish(sharedEngineContext(), name, content)
+	m, err := h.svc.Engine.Publish(sharedEngineContextAt(start), name, content)
 	if err != nil {
 		// Not stored: answered by the general path's writer, without
 		// publishing again.

@@ -34,8 +34,12 @@ var (
 // and no cancellation when the client hangs up. Calls share one context
 // while it is fresh rather than arming a timer each: the engine reads
 // only its deadline.
-func sharedEngineContext() context.Context {
-	now := int64(time.Since(clockOrigin))
+func sharedEngineContext() context.Context { return sharedEngineContextAt(time.Now()) }
+
+// sharedEngineContextAt is sharedEngineContext for a call made at t (a
+// clock reading the caller has already taken).
+func sharedEngineContextAt(t time.Time) context.Context {
+	now := int64(t.Sub(clockOrigin))
 	if c := engineCtx.Load(); c != nil && now-c.made < int64(engineCtxReuse) {
 		return c.ctx
 	}
