@@ -123,7 +123,7 @@ type Copy struct {
 	touchChans   []string
 	touchClients []string
 
-	hits, misses atomic.Int64
+	misses atomic.Int64 // reads it could not answer (hits are not counted: a shared counter on every read costs more than the read)
 }
 
 // New returns a copy that is not based yet: it answers nothing until
@@ -157,8 +157,8 @@ func (c *Copy) Based() bool {
 	return c.based
 }
 
-// Stats are the reads answered from the copy and those that were not.
-func (c *Copy) Stats() (hits, misses int64) { return c.hits.Load(), c.misses.Load() }
+// Misses is how many reads the copy could not answer.
+func (c *Copy) Misses() int64 { return c.misses.Load() }
 
 // Acked records a write this node acknowledged at sequence number seq: no
 // read is answered from the copy until it has applied seq.

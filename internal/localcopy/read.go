@@ -15,9 +15,7 @@ import (
 // store does, through the next TakeTouches.
 func (c *Copy) Read(q comet.ReadQuery) (res comet.ReadResult, hit bool, err error) {
 	res, hit, err = c.read(q)
-	if hit {
-		c.hits.Add(1)
-	} else {
+	if !hit {
 		c.misses.Add(1)
 	}
 	return res, hit, err

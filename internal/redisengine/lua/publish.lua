@@ -11,14 +11,18 @@ local timeout, name = tonumber(ARGV[2]), ARGV[3]
 local s, nowms, idnow = clock()
 if not live(name, nowms, timeout) then return -2 end
 local id = math.max(lastid(idnow) + 1, idnow, tonumber(ARGV[5]) + 1)
-redis.call('SET', P .. 'id', f(id))
+local fid, fs = f(id), f(s)
+redis.call('SET', P .. 'id', fid)
 local mk, ck = P .. 'm:' .. name, P .. 'c:' .. name
-redis.call('ZADD', mk, f(id), f(id) .. ':' .. f(s) .. ':' .. ARGV[4])
+local msg = fid .. ':' .. fs .. ':' .. ARGV[4]
+redis.call('ZADD', mk, fid, msg)
 local n, max = redis.call('ZCARD', mk), tonumber(redis.call('HGET', ck, 'm'))
 if max and n > max then
   local popped = redis.call('ZPOPMIN', mk, n - max)
   redis.call('HSET', ck, 'd', popped[#popped])
 end
 if string.sub(name, 1, 1) ~= '$' then redis.call('INCR', P .. 'published') end
-local q = ring('m', f(id) .. ':' .. f(s) .. ':' .. #name .. ':' .. name .. ARGV[4])
+-- The stored member is ID:TS:CONTENT; the stream entry puts the name
+-- between TS and CONTENT.
+local q = ring('m', fid .. ':' .. fs .. ':' .. #name .. ':' .. name .. ARGV[4])
 return {id, s, q}
