@@ -45,34 +45,9 @@ func TestNativeServerKeepsConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.lot = lot
-	inner, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln := lot.Listen(inner)
-	defer ln.Close()
 	defer lot.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := bufio.NewReader(client)
-	client.SetDeadline(time.Now().Add(10 * time.Second))
-
 	// A held poll answered with keep-alive stays in the Lot ...
-	spot, err := lot.Park(server, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spot.Answer([]byte("first\n"), true)
-	if line, _ := r.ReadString('\n'); line != "first\n" {
-		t.Fatalf("got %q, want first", line)
-	}
+	client, r, ln := keptAlive(t, lot)
 	// ... and its next requests are served by the Server, without net/http.
 	for _, req := range []string{"a", "b"} {
 		io.WriteString(client, req+"\r\n")

@@ -32,27 +32,22 @@ func (w *waitingServer) Serve(c net.Conn, data []byte) Outcome {
 	return Outcome{Resp: []byte("ok " + req + "\n")}
 }
 
-// TestOffloadServesOnAWorker: an Inline Lot serves a request its Server
-// offloads again on a worker, with the same bytes, and keeps serving the
-// connection's next requests on the loop.
-func TestOffloadServesOnAWorker(t *testing.T) {
-	w := &waitingServer{}
-	lot, err := New(Options{Workers: 2, Server: w, Inline: true, IdleTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+// keptAlive is a connection to a Lot's listener whose first request was
+// answered with keep-alive, so that its next ones go to the Lot's Server:
+// the client's end, a reader of it, and the listener.
+func keptAlive(t *testing.T, lot *Lot) (net.Conn, *bufio.Reader, net.Listener) {
+	t.Helper()
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ln := lot.Listen(inner)
-	defer ln.Close()
-	defer lot.Close()
+	t.Cleanup(func() { ln.Close() })
 	client, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.Close()
+	t.Cleanup(func() { client.Close() })
 	server, err := ln.Accept()
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +62,20 @@ func TestOffloadServesOnAWorker(t *testing.T) {
 	if line, _ := r.ReadString('\n'); line != "first\n" {
 		t.Fatalf("got %q, want first", line)
 	}
+	return client, r, ln
+}
+
+// TestOffloadServesOnAWorker: an Inline Lot serves a request its Server
+// offloads again on a worker, with the same bytes, and keeps serving the
+// connection's next requests on the loop.
+func TestOffloadServesOnAWorker(t *testing.T) {
+	w := &waitingServer{}
+	lot, err := New(Options{Workers: 2, Server: w, Inline: true, IdleTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lot.Close()
+	client, r, _ := keptAlive(t, lot)
 	for _, req := range []string{"NOW a", "WAIT b", "NOW c", "WAIT d"} {
 		io.WriteString(client, req+"\r\n")
 		if line, _ := r.ReadString('\n'); line != "ok "+req+"\n" {
