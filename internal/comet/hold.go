@@ -104,6 +104,11 @@ func (s *Service) BeginLocal(h *Hold, q ReadQuery, w Waker) (Outcome, error) {
 }
 
 func (s *Service) begin(ctx context.Context, h *Hold, q ReadQuery, w Waker, local bool) (Outcome, error) {
+	if local && s.EngineBlocks() {
+		if lr, ok := s.Engine.(LocalReader); !ok || !lr.Answers(q) {
+			return Failed, ErrWouldBlock
+		}
+	}
 	s.initHold(h, q, w)
 	if s.Hub.Add(&h.poll) != nil {
 		return s.beginSlow(ctx, h, q, w, local) // closed or full: read first

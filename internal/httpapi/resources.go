@@ -195,7 +195,10 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request, o *reply) {
 		h.engineFailed(w, r, o, err)
 		return
 	}
-	held := int64(h.svc.Hub.Held())
+	// Held: the polls that wait, their first read taken (Timing), not
+	// those still taking it, so that a client that sees a poll counted
+	// knows its view was taken.
+	held := int64(h.svc.Timing())
 	uptime := int64(time.Since(h.opts.Started).Seconds())
 	in := o.obj().
 		strs("channels", nonNil(st.Channels)).

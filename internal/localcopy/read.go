@@ -21,33 +21,50 @@ func (c *Copy) Read(q comet.ReadQuery) (res comet.ReadResult, hit bool, err erro
 	return res, hit, err
 }
 
-func (c *Copy) read(q comet.ReadQuery) (comet.ReadResult, bool, error) {
+// Answers reports whether Read would answer q now (it may not by the time
+// it is called: the stream goes on).
+func (c *Copy) Answers(q comet.ReadQuery) bool {
 	c.stateMu.RLock()
 	defer c.stateMu.RUnlock()
-	since := max(q.Since, 0)
+	_, _, ok := c.answerableLocked(q)
+	return ok
+}
+
+// answerableLocked checks that the copy can answer q exactly: its client
+// (nil without one) and how many of its channels are readable.
+func (c *Copy) answerableLocked(q comet.ReadQuery) (cl *client, readable int, ok bool) {
 	// A since above the newest id the copy has applied is the store's to
 	// judge: clamped if above the store's newest id too, otherwise a view
 	// the copy has not reached yet.
-	if !c.based || c.applied < c.own.Load() || since > c.lastID {
-		return comet.ReadResult{}, false, nil
+	if !c.based || c.applied < c.own.Load() || max(q.Since, 0) > c.lastID {
+		return nil, 0, false
 	}
 	now := c.now()
-	var cl *client
 	if q.HasClient {
 		if cl = c.clients[q.ClientID]; cl == nil || cl.asOf > c.applied || !c.live(&cl.expiry, now, c.opts.SessionTimeout) {
-			return comet.ReadResult{}, false, nil
+			return nil, 0, false
 		}
 	}
-	readable := 0
 	for _, name := range q.Channels {
 		ch := c.chans[name]
 		if ch == nil || ch.asOf > c.applied || !c.live(&ch.expiry, now, c.opts.ChannelTimeout) {
-			return comet.ReadResult{}, false, nil
+			return nil, 0, false
 		}
 		if !ch.useSessions || q.HasClient {
 			readable++
 		}
 	}
+	return cl, readable, true
+}
+
+func (c *Copy) read(q comet.ReadQuery) (comet.ReadResult, bool, error) {
+	c.stateMu.RLock()
+	defer c.stateMu.RUnlock()
+	cl, readable, ok := c.answerableLocked(q)
+	if !ok {
+		return comet.ReadResult{}, false, nil
+	}
+	since := max(q.Since, 0)
 	if cl != nil {
 		c.touch(&cl.expiry, q.ClientID, &c.touchClients)
 	}

@@ -90,6 +90,13 @@ type Engine struct {
 	subMu sync.Mutex
 	sub   *goredis.PubSub // the listener's current subscription
 
+	// ready is closed once the doorbell subscription is up the first
+	// time: New waits for it (a while), so that the wake of every poll
+	// that follows a subscription never reaches a poll of the first
+	// requests.
+	ready     chan struct{}
+	readyOnce sync.Once
+
 	ctx       context.Context // ends at Close: stops the goroutines
 	cancel    context.CancelFunc
 	done      sync.WaitGroup
@@ -97,7 +104,8 @@ type Engine struct {
 }
 
 // New connects (lazily: a Redis that is down now only makes calls fail until
-// it is up) and starts the doorbell listener and the sweeper.
+// it is up), starts the doorbell listener and the sweeper, and waits until
+// the doorbell is subscribed (at most OpTimeout).
 func New(opts Options, n comet.Notifier) (*Engine, error) {
 	if opts.OpTimeout <= 0 {
 		opts.OpTimeout = 2 * time.Second
@@ -125,6 +133,7 @@ func New(opts Options, n comet.Notifier) (*Engine, error) {
 			ChannelTimeout: opts.ChannelTimeout,
 			SessionTimeout: opts.SessionTimeout,
 		}),
+		ready:  make(chan struct{}),
 		ctx:    ctx,
 		cancel: cancel,
 	}
@@ -137,6 +146,11 @@ func New(opts Options, n comet.Notifier) (*Engine, error) {
 	if every := sweepInterval(opts); every > 0 {
 		e.done.Add(1)
 		go e.sweeper(every)
+	}
+	// A Redis that is down now only delays the start by OpTimeout.
+	select {
+	case <-e.ready:
+	case <-time.After(opts.OpTimeout):
 	}
 	return e, nil
 }

@@ -79,6 +79,7 @@ func (e *Engine) listen() {
 				if !e.rebase() {
 					e.notifier.NotifyAll(comet.WakeResync)
 				}
+				e.readyOnce.Do(func() { close(e.ready) })
 			}
 		case *goredis.Message:
 			if !e.faults.skip() {
