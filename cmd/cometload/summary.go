@@ -107,11 +107,19 @@ func Summarize(results []Result, base string, w io.Writer) {
 				fmt.Fprintf(w, " %s ÷ %s |", base, s)
 			}
 		}
-		if len(others) > 1 {
+		// "Better" is the better peer: another build of ours (ours-alt,
+		// ours-redis beside ours) is compared with, not taken as one.
+		peers := []string{}
+		for _, s := range others {
+			if !strings.HasPrefix(s, "ours") {
+				peers = append(peers, s)
+			}
+		}
+		if len(peers) > 1 {
 			fmt.Fprintf(w, " %s ÷ better |", base)
 		}
 		cols := len(servers) + len(others)
-		if len(others) > 1 {
+		if len(peers) > 1 {
 			cols++
 		}
 		fmt.Fprintf(w, "\n|---|%s\n", strings.Repeat("---|", cols))
@@ -146,8 +154,8 @@ func Summarize(results []Result, base string, w io.Writer) {
 				}
 				fmt.Fprintf(w, " **%.2f** (%.2f–%.2f) |", median(ratios), slices.Min(ratios), slices.Max(ratios))
 			}
-			if len(others) > 1 {
-				writeRatio(w, betterRatios(g.runs, base, others, h.name, h.lower))
+			if len(peers) > 1 {
+				writeRatio(w, betterRatios(g.runs, base, peers, h.name, h.lower))
 			}
 			fmt.Fprintln(w)
 		}
