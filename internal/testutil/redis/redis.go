@@ -134,27 +134,39 @@ func (s *Server) start() error {
 	// The log says when THIS process is ready; a PONG alone could come
 	// from another test's server that holds the port.
 	readyBefore := strings.Count(s.Log(), readyLine)
-	if err := s.cmd.Start(); err != nil {
-		return err
+	exited, err := startReady(s.cmd, "redis-server", s.Port, s.Log, func() bool {
+		return strings.Count(s.Log(), readyLine) > readyBefore
+	})
+	s.exited = exited
+	if err != nil {
+		s.kill()
 	}
-	s.exited = make(chan struct{})
-	cmd, exited := s.cmd, s.exited
+	return err
+}
+
+// startReady starts cmd, a daemon listening on port, and waits up to 15 s
+// until ready says so and it answers PING; exited is closed when the
+// process ends.
+func startReady(cmd *exec.Cmd, what string, port int, log func() string, ready func() bool) (exited chan struct{}, err error) {
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	exited = make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
-			return fmt.Errorf("redis-server on port %d exited at start:\n%s", s.Port, s.Log())
+			return exited, fmt.Errorf("%s on port %d exited at start:\n%s", what, port, log())
 		default:
 		}
-		if strings.Count(s.Log(), readyLine) > readyBefore && ping(addr) == nil {
-			return nil
+		if ready() && ping(addr) == nil {
+			return exited, nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	s.kill()
-	return fmt.Errorf("redis-server on port %d did not answer PING within 15s:\n%s", s.Port, s.Log())
+	return exited, fmt.Errorf("%s on port %d did not come up within 15s:\n%s", what, port, log())
 }
 
 const readyLine = "Ready to accept connections"

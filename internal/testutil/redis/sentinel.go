@@ -213,27 +213,14 @@ sentinel parallel-syncs %s 2
 	_ = os.Remove(filepath.Join(s.dir, "sentinel.log"))
 	s.cmd = exec.Command(bin, conf, "--sentinel")
 	s.cmd.Dir = s.dir
-	if err := s.cmd.Start(); err != nil {
-		return err
+	exited, err := startReady(s.cmd, "sentinel", s.Port, s.Log, func() bool {
+		return strings.Contains(s.Log(), "+monitor master")
+	})
+	s.exited = exited
+	if err != nil {
+		s.kill()
 	}
-	s.exited = make(chan struct{})
-	cmd, exited := s.cmd, s.exited
-	go func() { cmd.Wait(); close(exited) }()
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			return fmt.Errorf("sentinel on port %d exited at start:\n%s", s.Port, s.Log())
-		default:
-		}
-		if strings.Contains(s.Log(), "+monitor master") && ping(addr) == nil {
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	s.kill()
-	return fmt.Errorf("sentinel on port %d did not come up within 15s:\n%s", s.Port, s.Log())
+	return err
 }
 
 // MasterAddr is the primary's address as this Sentinel names it now.
