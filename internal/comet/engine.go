@@ -134,8 +134,4 @@ type LocalReader interface {
 	// ReadLocal answers q exactly as Read would, if it can without waiting;
 	// hit is false when it cannot (and nothing was done).
 	ReadLocal(q ReadQuery) (res ReadResult, hit bool, err error)
-	// Answers reports whether ReadLocal would answer q now, without reading
-	// it: BeginLocal asks first, so that a read it cannot serve leaves no
-	// trace in the Hub (not even a moment's count of a held poll).
-	Answers(q ReadQuery) bool
 }

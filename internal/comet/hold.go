@@ -104,11 +104,6 @@ func (s *Service) BeginLocal(h *Hold, q ReadQuery, w Waker) (Outcome, error) {
 }
 
 func (s *Service) begin(ctx context.Context, h *Hold, q ReadQuery, w Waker, local bool) (Outcome, error) {
-	if local && s.EngineBlocks() {
-		if lr, ok := s.Engine.(LocalReader); !ok || !lr.Answers(q) {
-			return Failed, ErrWouldBlock
-		}
-	}
 	s.initHold(h, q, w)
 	if s.Hub.Add(&h.poll) != nil {
 		return s.beginSlow(ctx, h, q, w, local) // closed or full: read first
@@ -247,7 +242,7 @@ func (s *Service) FinishLocal(h *Hold) (res ReadResult, reason WakeReason, ok bo
 	}
 	// Read before the hold ends: a wake that comes in between changes
 	// nothing, the hold is being answered already.
-	res, err := s.read(context.Background(), h.q, true)
+	res, err := s.readLocal(h.q)
 	if errors.Is(err, ErrWouldBlock) {
 		return ReadResult{}, WakeNone, false
 	}

@@ -20,8 +20,6 @@ type localEngine struct {
 	local atomic.Int32 // local reads answered
 }
 
-func (e *localEngine) Answers(comet.ReadQuery) bool { return e.hit.Load() }
-
 func (e *localEngine) ReadLocal(q comet.ReadQuery) (comet.ReadResult, bool, error) {
 	if !e.hit.Load() {
 		return comet.ReadResult{}, false, nil

@@ -21,15 +21,6 @@ func (c *Copy) Read(q comet.ReadQuery) (res comet.ReadResult, hit bool, err erro
 	return res, hit, err
 }
 
-// Answers reports whether Read would answer q now (it may not by the time
-// it is called: the stream goes on).
-func (c *Copy) Answers(q comet.ReadQuery) bool {
-	c.stateMu.RLock()
-	defer c.stateMu.RUnlock()
-	_, _, ok := c.answerableLocked(q)
-	return ok
-}
-
 // answerableLocked checks that the copy can answer q exactly: its client
 // (nil without one) and how many of its channels are readable.
 func (c *Copy) answerableLocked(q comet.ReadQuery) (cl *client, readable int, ok bool) {

@@ -226,9 +226,6 @@ func unexpected(s *script, v any) error {
 	return fmt.Errorf("%w: %s: unexpected reply %T", comet.ErrUnavailable, s.name, v)
 }
 
-// Answers implements comet.LocalReader.
-func (e *Engine) Answers(q comet.ReadQuery) bool { return e.copy.Answers(q) }
-
 // ReadLocal implements comet.LocalReader: the reads the local copy answers
 // exactly, without Redis, so that an event loop can serve re-polls and
 // wake-ups.
